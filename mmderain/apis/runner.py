@@ -1,0 +1,149 @@
+# Copyright (c) mmderain contributors. All rights reserved.
+"""Config and Runner set-up shared by ``tools/train.py`` and ``tools/test.py``.
+
+Everything the command-line tools do is reachable from Python here:
+
+>>> from mmderain.apis.runner import build_runner
+>>> runner = build_runner('configs/prenet/prenet_t6_b18-p100-100e_rain100l.py',
+...                       cfg_options={'train_cfg.max_epochs': 1})
+>>> runner.train()
+"""
+import os
+import os.path as osp
+from typing import Optional, Union
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from mmderain.utils import register_all_modules
+
+
+def load_config(config: Union[str, Config],
+                cfg_options: Optional[dict] = None,
+                work_dir: Optional[str] = None) -> Config:
+    """Load a config, merge overrides and resolve the work directory.
+
+    Work directory priority: ``work_dir`` argument, then ``work_dir`` in the
+    config, then ``./work_dirs/<config file stem>``.
+
+    Args:
+        config (str | Config): Config file path or a loaded config.
+        cfg_options (dict, optional): Overrides in MMEngine's dotted-key form,
+            e.g. ``{'test_dataloader.dataset.data_root': 'data/x'}``.
+        work_dir (str, optional): Work directory override.
+
+    Returns:
+        Config: The merged config.
+    """
+    if isinstance(config, Config):
+        cfg = config
+        stem = osp.splitext(osp.basename(cfg.filename or 'config'))[0]
+    else:
+        if not osp.isfile(config):
+            raise FileNotFoundError(f'config file not found: {config}')
+        cfg = Config.fromfile(config)
+        stem = osp.splitext(osp.basename(config))[0]
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', stem)
+    cfg.setdefault('experiment_name', stem)
+    return cfg
+
+
+def setup_launcher(cfg: Config, launcher: str = 'none') -> Config:
+    """Set the launcher and make distributed runs work without CUDA.
+
+    With a GPU the config's ``env_cfg.dist_cfg`` (NCCL) is used as is. On a
+    machine without CUDA, MMEngine 0.10.7 would call
+    ``torch.cuda.set_device``; instead the process group is initialised here
+    with the ``gloo`` backend from torchrun's environment, and the model is
+    wrapped in ``MMDistributedDataParallel`` with ``device_ids=None`` (CPU
+    DDP).
+
+    Args:
+        cfg (Config): The config, modified in place.
+        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+
+    Returns:
+        Config: ``cfg``.
+    """
+    cfg.launcher = launcher
+    if launcher == 'none' or torch.cuda.is_available():
+        return cfg
+    if launcher != 'pytorch':
+        raise RuntimeError(f'launcher {launcher!r} needs CUDA; on a CPU-only '
+                           "machine use torchrun (launcher 'pytorch')")
+    if not torch_dist.is_initialized():
+        torch_dist.init_process_group(backend='gloo')
+    cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+    wrapper = dict(cfg.get('model_wrapper_cfg') or
+                   dict(type='MMDistributedDataParallel'))
+    wrapper.setdefault('device_ids', None)
+    wrapper.setdefault('broadcast_buffers', False)
+    wrapper.setdefault('find_unused_parameters',
+                       cfg.get('find_unused_parameters', False))
+    cfg.model_wrapper_cfg = wrapper
+    return cfg
+
+
+def build_runner(config: Union[str, Config],
+                 cfg_options: Optional[dict] = None,
+                 work_dir: Optional[str] = None,
+                 launcher: str = 'none',
+                 resume: Union[bool, str, None] = None,
+                 load_from: Optional[str] = None,
+                 amp: bool = False) -> Runner:
+    """Build an MMEngine Runner for an mmderain config.
+
+    Args:
+        config (str | Config): Config file path or loaded config.
+        cfg_options (dict, optional): Dotted-key overrides.
+        work_dir (str, optional): Work directory override.
+        launcher (str): Job launcher. Defaults to ``'none'``.
+        resume (bool | str, optional): ``True`` resumes from the latest
+            checkpoint of the work directory, a path resumes from that
+            checkpoint, ``None``/``False`` keeps the config's setting.
+        load_from (str, optional): Checkpoint whose weights initialise the
+            model (no training state), e.g. for testing.
+        amp (bool): Use mixed precision (``AmpOptimWrapper``).
+
+    Returns:
+        Runner: The runner, ready for ``train()``/``test()``.
+    """
+    register_all_modules(init_default_scope=False)
+    cfg = load_config(config, cfg_options, work_dir)
+    setup_launcher(cfg, launcher)
+    if resume:
+        cfg.resume = True
+        if isinstance(resume, str):
+            if not osp.isfile(resume):
+                raise FileNotFoundError(f'checkpoint not found: {resume}')
+            cfg.load_from = resume
+    if load_from is not None:
+        if not osp.isfile(load_from):
+            raise FileNotFoundError(f'checkpoint not found: {load_from}')
+        cfg.load_from = load_from
+    if amp:
+        _enable_amp(cfg)
+    os.makedirs(osp.abspath(cfg.work_dir), exist_ok=True)
+    return Runner.from_cfg(cfg)
+
+
+def _enable_amp(cfg: Config) -> None:
+    """Switch every optimizer wrapper of ``cfg`` to ``AmpOptimWrapper``."""
+    wrapper = cfg.optim_wrapper
+    wrappers = ([wrapper] if 'type' in wrapper or 'optimizer' in wrapper else
+                [w for w in wrapper.values() if isinstance(w, dict)])
+    for w in wrappers:
+        if w.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+            continue
+        if w.get('type', 'OptimWrapper') != 'OptimWrapper':
+            raise ValueError('--amp supports OptimWrapper only, got '
+                             f"{w.get('type')}")
+        w['type'] = 'AmpOptimWrapper'
+        w.setdefault('loss_scale', 'dynamic')

@@ -1,0 +1,11 @@
+# Copyright (c) mmderain contributors. All rights reserved.
+"""Data transforms of mmderain (registered in the ``mmderain`` scope)."""
+from .check import CheckPairedSize, check_paired_size
+from .crop import PairedRandomCrop
+from .loading import LoadImageFromFile
+from .rain_synthesis import AddRainStreaks, line_kernel, synthesize_rain
+
+__all__ = [
+    'AddRainStreaks', 'CheckPairedSize', 'LoadImageFromFile',
+    'PairedRandomCrop', 'check_paired_size', 'line_kernel', 'synthesize_rain'
+]

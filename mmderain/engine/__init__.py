@@ -1,0 +1,3 @@
+# Copyright (c) mmderain contributors. All rights reserved.
+from .hooks import *  # noqa: F401,F403
+from .loops import *  # noqa: F401,F403

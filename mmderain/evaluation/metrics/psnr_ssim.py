@@ -1,0 +1,230 @@
+# Copyright (c) mmderain contributors. All rights reserved.
+"""MMEngine metrics for the deraining field's MATLAB PSNR / SSIM protocol.
+
+Protocol (see :mod:`mmderain.evaluation.functional`): images are taken as
+``im2double`` (value / 255, no re-quantisation), converted with MATLAB
+``rgb2ycbcr`` to an unrounded float64 Y channel, PSNR is
+``10 * log10(1 / mse)`` and SSIM is Zhou Wang's ``ssim_index.m`` on
+``Y * 255`` (11x11 Gaussian window, sigma 1.5, ``'valid'`` filtering).
+Per-image values are averaged over the test set, as the MATLAB scripts do.
+
+How mmagic's ``PSNR(convert_to='Y')`` / ``SSIM(convert_to='Y')`` differ
+(mmagic 1.2.0, ``mmagic/evaluation/metrics/{psnr,ssim,metrics_utils}.py``):
+
+* Both compute in **float32** (``img_transform`` casts to float32 and calls
+  ``mmcv.bgr2ycbcr(img / 255., y_only=True) * 255.``). The Y formula is the
+  same BT.601 one as MATLAB's and is not rounded either, so the difference
+  is float32 rounding only.
+* mmagic's base class hard-codes ``channel_order = 'BGR'``; ``convert_to``
+  defaults to ``None`` (all channels), not 'Y'.
+* mmagic's SSIM uses ``cv2.filter2D`` (reflect-101 padding) with
+  ``cv2.getGaussianKernel(11, 1.5)`` and then crops 5 pixels per side, which
+  equals ``'valid'`` filtering; constants and map averaging are the same.
+* mmagic expects predictions under ``data_sample['output'][pred_key]``; these
+  metrics also accept ``data_sample[pred_key]``.
+
+The measured gaps on a real Rain100L pair are recorded in ``docs/metrics.md``
+and asserted in ``tests/test_evaluation/test_psnr_ssim.py``.
+"""
+import os.path as osp
+from typing import Any, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.evaluator import BaseMetric
+
+from mmderain.registry import METRICS
+from ..functional import calculate_psnr, calculate_ssim
+
+__all__ = ['MatlabPSNR', 'MatlabSSIM']
+
+
+def _to_hwc_numpy(img: Any, name: str) -> np.ndarray:
+    """Convert an image from a data sample to a float64 HWC numpy array.
+
+    Torch tensors are CHW (mmagic's convention; a leading batch dimension of
+    size 1 is dropped). Numpy arrays may be HWC or
+    CHW; a 3-D array is taken as CHW only when its first dimension is 1 or 3
+    and its last is not.
+
+    Args:
+        img (torch.Tensor | np.ndarray): CHW tensor, or HWC/CHW array, with
+            values in [0, 255].
+        name (str): Key name used in error messages.
+
+    Returns:
+        np.ndarray: float64 array of shape (H, W, C).
+
+    Raises:
+        TypeError: If ``img`` is neither a tensor nor an array.
+        ValueError: If ``img`` is not 2-D or 3-D.
+    """
+    if isinstance(img, torch.Tensor):
+        arr = img.detach().cpu().to(torch.float64).numpy()
+        if arr.ndim == 4 and arr.shape[0] == 1:
+            arr = arr[0]
+        if arr.ndim == 3:
+            arr = arr.transpose(1, 2, 0)
+    elif isinstance(img, np.ndarray):
+        arr = img.astype(np.float64)
+        if (arr.ndim == 3 and arr.shape[0] in (1, 3)
+                and arr.shape[2] not in (1, 3)):
+            arr = arr.transpose(1, 2, 0)
+    else:
+        raise TypeError(f'{name} must be a torch.Tensor or np.ndarray, '
+                        f'got {type(img).__name__}.')
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if arr.ndim != 3:
+        raise ValueError(f'{name} must be a single CHW/HWC image, '
+                         f'got shape {tuple(arr.shape)}.')
+    return arr
+
+
+def _lookup(data_sample: dict, key: str) -> Any:
+    """Find ``key`` in a data sample dict, top level first, then ``output``.
+
+    Args:
+        data_sample (dict): ``DataSample.to_dict()`` of one sample.
+        key (str): Key to look up, e.g. 'pred_img'.
+
+    Returns:
+        Any: The stored value.
+
+    Raises:
+        KeyError: If ``key`` is in neither place.
+    """
+    if key in data_sample:
+        return data_sample[key]
+    output = data_sample.get('output')
+    if isinstance(output, dict) and key in output:
+        return output[key]
+    raise KeyError(f'{key!r} not found in the data sample (looked at the top '
+                   f'level and under "output"); keys: {sorted(data_sample)}.')
+
+
+def _sample_name(data_sample: dict) -> Optional[str]:
+    """Name identifying a sample: its ``key`` or the ``gt_path`` basename.
+
+    Args:
+        data_sample (dict): ``DataSample.to_dict()`` of one sample.
+
+    Returns:
+        str | None: The name, or None if the sample carries none.
+    """
+    for field in ('key', 'gt_path', 'img_path'):
+        value = data_sample.get(field)
+        if isinstance(value, str):
+            return value if field == 'key' else osp.basename(value)
+    return None
+
+
+class _MatlabMetric(BaseMetric):
+    """Shared logic of :class:`MatlabPSNR` and :class:`MatlabSSIM`.
+
+    Args:
+        gt_key (str): Key of the ground truth in a data sample.
+            Default: 'gt_img'.
+        pred_key (str): Key of the prediction, looked up at the top level of
+            the data sample and then under ``output``. Default: 'pred_img'.
+        crop_border (int): Pixels removed on every side. Default: 0.
+        convert_to (str | None): 'Y' (MATLAB ``rgb2ycbcr``) or None (all
+            channels). Default: 'Y'.
+        channel_order (str): Channel order of the images in the data samples,
+            'RGB' or 'BGR'. mmagic's ``DataPreprocessor.destruct`` gives BGR.
+            Default: 'BGR'.
+        collect_device (str): Device for collecting results across ranks,
+            'cpu' or 'gpu'. Default: 'cpu'.
+        prefix (str, optional): Prefix added to the metric names by the
+            evaluator. Default: None.
+    """
+
+    metric: str = ''
+
+    def __init__(self,
+                 gt_key: str = 'gt_img',
+                 pred_key: str = 'pred_img',
+                 crop_border: int = 0,
+                 convert_to: Optional[str] = 'Y',
+                 channel_order: str = 'BGR',
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.gt_key = gt_key
+        self.pred_key = pred_key
+        self.crop_border = crop_border
+        self.convert_to = convert_to
+        self.channel_order = channel_order
+        # Fail at construction time on bad arguments, not mid-evaluation.
+        dummy = np.zeros((2 * crop_border + 11, 2 * crop_border + 11, 3))
+        self._compute(dummy, dummy)
+
+    def _compute(self, gt: np.ndarray, pred: np.ndarray) -> float:
+        """Metric value of one HWC image pair (implemented by subclasses)."""
+        raise NotImplementedError
+
+    def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
+        """Compute the metric of every sample and store it in ``results``.
+
+        Each entry of ``self.results`` is a dict ``{metric: value, 'name':
+        sample name or None}``.
+
+        Args:
+            data_batch (Any): The data batch (unused).
+            data_samples (Sequence[dict]): ``DataSample.to_dict()`` outputs
+                holding ``gt_key`` and ``pred_key`` images in [0, 255]
+                (CHW tensors, or HWC/CHW arrays).
+        """
+        for sample in data_samples:
+            gt = _to_hwc_numpy(_lookup(sample, self.gt_key), self.gt_key)
+            pred = _to_hwc_numpy(
+                _lookup(sample, self.pred_key), self.pred_key)
+            self.results.append({
+                self.metric: self._compute(gt, pred),
+                'name': _sample_name(sample)
+            })
+
+    def compute_metrics(self, results: List[dict]) -> dict:
+        """Average the per-image values.
+
+        Args:
+            results (list[dict]): Entries written by :meth:`process`.
+
+        Returns:
+            dict: ``{metric: mean of the per-image values}``.
+        """
+        values = [r[self.metric] for r in results]
+        return {self.metric: float(np.mean(values))}
+
+
+@METRICS.register_module()
+class MatlabPSNR(_MatlabMetric):
+    """PSNR of the deraining MATLAB protocol (peak 1 on ``im2double``).
+
+    Arguments are those of :class:`_MatlabMetric`; the metric name is
+    'PSNR'. Identical images give ``inf`` (as MATLAB does), which makes the
+    mean ``inf``.
+    """
+
+    metric = 'PSNR'
+
+    def _compute(self, gt: np.ndarray, pred: np.ndarray) -> float:
+        """PSNR of one HWC pair in [0, 255]."""
+        return calculate_psnr(gt, pred, self.crop_border, self.convert_to,
+                              self.channel_order)
+
+
+@METRICS.register_module()
+class MatlabSSIM(_MatlabMetric):
+    """SSIM of the deraining MATLAB protocol (Wang's ``ssim_index.m``).
+
+    Arguments are those of :class:`_MatlabMetric`; the metric name is
+    'SSIM'.
+    """
+
+    metric = 'SSIM'
+
+    def _compute(self, gt: np.ndarray, pred: np.ndarray) -> float:
+        """SSIM of one HWC pair in [0, 255]."""
+        return calculate_ssim(gt, pred, self.crop_border, self.convert_to,
+                              self.channel_order)

@@ -1,0 +1,220 @@
+# Copyright (c) mmderain contributors. All rights reserved.
+"""Base model shared by all mmderain derainers."""
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from mmagic.models import BaseEditModel
+from mmagic.structures import DataSample
+from mmengine.config import ConfigDict
+
+from mmderain.registry import MODELS
+
+#: The data preprocessor every derainer uses unless configured otherwise:
+#: RGB inputs scaled to [0, 1].
+DEFAULT_PREPROCESSOR = dict(
+    type='DataPreprocessor',
+    mean=[0., 0., 0.],
+    std=[255., 255., 255.],
+    output_channel_order='RGB')
+
+_QUANTIZE_MODES = ('round', 'trunc', None)
+
+
+def quantize(img: torch.Tensor, mode: Optional[str]) -> torch.Tensor:
+    """Quantise images in [0, 255] to integer levels, as saving them would.
+
+    Args:
+        img (Tensor): Images with values in [0, 255].
+        mode (str, optional): ``'round'`` (round half up, what writing a
+            correctly rounded 8-bit image gives), ``'trunc'`` (``uint8(255*x)``
+            as many official MATLAB/NumPy test scripts do, e.g. PReNet's) or
+            ``None`` (keep floats).
+
+    Returns:
+        Tensor: Quantised images, still floating point.
+    """
+    if mode not in _QUANTIZE_MODES:
+        raise ValueError(
+            f'test_cfg.quantize must be one of {_QUANTIZE_MODES}, got {mode!r}')
+    if mode == 'round':
+        return torch.floor(img + 0.5)
+    if mode == 'trunc':
+        return torch.floor(img)
+    return img
+
+
+@MODELS.register_module()
+class BaseDerainer(BaseEditModel):
+    """Single-image derainer: a generator trained with pixel losses.
+
+    Inputs arrive from the data preprocessor; with the default
+    :data:`DEFAULT_PREPROCESSOR` they are RGB in [0, 1]. Predictions handed
+    to metrics and visualisers follow mmagic's convention: BGR in [0, 255]
+    (``pred_img``), quantised as ``test_cfg['quantize']`` says.
+
+    Args:
+        generator (dict): Config of the deraining network.
+        pixel_loss (dict | list[dict]): Config(s) of the loss(es) between
+            prediction and ground truth; several losses are summed and
+            logged separately.
+        train_cfg (dict, optional): Training options:
+
+            - ``stage_loss_weights`` (list[float]): for multi-stage networks
+              whose forward accepts ``return_stages=True``, weight of the
+              loss on each stage's output (deep supervision). Default: only
+              the final output is supervised.
+        test_cfg (dict, optional): Test options:
+
+            - ``quantize`` (str | None): output quantisation before metrics,
+              ``'round'`` (default), ``'trunc'`` or ``None``.
+        pad_multiple (int): The generator needs spatial sizes divisible by
+            this; inputs are reflect-padded and outputs cropped back.
+            Defaults to 1.
+        init_cfg (dict, optional): Initialisation config.
+        data_preprocessor (dict, optional): Data preprocessor config.
+            Defaults to :data:`DEFAULT_PREPROCESSOR`.
+    """
+
+    def __init__(self,
+                 generator: dict,
+                 pixel_loss: Union[dict, Sequence[dict]],
+                 train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None,
+                 pad_multiple: int = 1,
+                 init_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = ConfigDict(DEFAULT_PREPROCESSOR)
+        losses = (list(pixel_loss)
+                  if isinstance(pixel_loss, (list, tuple)) else [pixel_loss])
+        if not losses:
+            raise ValueError('pixel_loss needs at least one loss config')
+        super().__init__(
+            generator=generator,
+            pixel_loss=losses[0],
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            init_cfg=init_cfg,
+            data_preprocessor=data_preprocessor)
+        self.extra_losses = torch.nn.ModuleList(
+            MODELS.build(cfg) for cfg in losses[1:])
+        if pad_multiple < 1:
+            raise ValueError(f'pad_multiple must be >= 1, got {pad_multiple}')
+        self.pad_multiple = pad_multiple
+        quantize(torch.zeros(1), self._test_opt('quantize', 'round'))
+
+    def _train_opt(self, key: str, default=None):
+        return (self.train_cfg or {}).get(key, default)
+
+    def _test_opt(self, key: str, default=None):
+        return (self.test_cfg or {}).get(key, default)
+
+    # ------------------------------------------------------------------ #
+    # generator calls
+    # ------------------------------------------------------------------ #
+    def _pad(self, x: torch.Tensor) -> tuple:
+        """Reflect-pad ``x`` to a multiple of :attr:`pad_multiple`."""
+        h, w = x.shape[-2:]
+        m = self.pad_multiple
+        ph, pw = (m - h % m) % m, (m - w % m) % m
+        if ph or pw:
+            mode = 'reflect' if ph < h and pw < w else 'replicate'
+            x = F.pad(x, (0, pw, 0, ph), mode=mode)
+        return x, (h, w)
+
+    def forward_tensor(self,
+                       inputs: torch.Tensor,
+                       data_samples: Optional[List[DataSample]] = None,
+                       **kwargs) -> torch.Tensor:
+        """Run the generator with padding; returns the final estimate.
+
+        Args:
+            inputs (Tensor): Preprocessed rainy images (N, C, H, W).
+            data_samples (list[DataSample], optional): Unused.
+
+        Returns:
+            Tensor | list[Tensor]: Derained images (N, C, H, W), same space
+            as ``inputs`` (a list of them when the generator returns one,
+            e.g. with ``return_stages=True``).
+        """
+        x, (h, w) = self._pad(inputs)
+        out = self.generator(x, **kwargs)
+        if isinstance(out, (list, tuple)):
+            return [o[..., :h, :w] for o in out]
+        return out[..., :h, :w]
+
+    @torch.no_grad()
+    def derain_tensor(self, x: torch.Tensor) -> torch.Tensor:
+        """Derain RGB images in [0, 1]; the entry point of inference APIs.
+
+        Args:
+            x (Tensor): Rainy images (N, 3, H, W), RGB, [0, 1].
+
+        Returns:
+            Tensor: Derained images (N, 3, H, W), RGB, clamped to [0, 1].
+        """
+        pre = self.data_preprocessor
+        mean = pre.mean.view(1, -1, 1, 1) if pre._enable_normalize else 0.
+        std = pre.std.view(1, -1, 1, 1) if pre._enable_normalize else 1.
+        if str(pre.output_channel_order).upper() == 'BGR':
+            x = x.flip(1)
+        out = self.forward_tensor((x * 255. - mean) / std)
+        out = (out * std + mean) / 255.
+        if str(pre.output_channel_order).upper() == 'BGR':
+            out = out.flip(1)
+        return out.clamp(0., 1.)
+
+    # ------------------------------------------------------------------ #
+    # mmagic/mmengine entry points
+    # ------------------------------------------------------------------ #
+    def forward_inference(self,
+                          inputs: torch.Tensor,
+                          data_samples: Optional[List[DataSample]] = None,
+                          **kwargs) -> DataSample:
+        """Predict; returns BGR [0, 255] images, quantised per test_cfg.
+
+        Args:
+            inputs (Tensor): Preprocessed rainy images (N, C, H, W).
+            data_samples (list[DataSample], optional): Data samples.
+
+        Returns:
+            DataSample: Stacked predictions with ``pred_img``.
+        """
+        feats = self.forward_tensor(inputs, data_samples, **kwargs)
+        feats = self.data_preprocessor.destruct(feats, data_samples)
+        feats = quantize(feats, self._test_opt('quantize', 'round'))
+        return DataSample(pred_img=feats.cpu())
+
+    def forward_train(self,
+                      inputs: torch.Tensor,
+                      data_samples: Optional[List[DataSample]] = None,
+                      **kwargs) -> Dict[str, torch.Tensor]:
+        """Compute the training losses.
+
+        Args:
+            inputs (Tensor): Preprocessed rainy images (N, C, H, W).
+            data_samples (list[DataSample]): Data samples with ``gt_img``.
+
+        Returns:
+            dict[str, Tensor]: Losses, named after their classes.
+        """
+        gt = data_samples.gt_img
+        stage_weights = self._train_opt('stage_loss_weights')
+        if stage_weights is None:
+            outputs, weights = [self.forward_tensor(inputs, **kwargs)], [1.]
+        else:
+            outputs = self.forward_tensor(inputs, return_stages=True, **kwargs)
+            if len(outputs) != len(stage_weights):
+                raise ValueError(
+                    f'train_cfg.stage_loss_weights has {len(stage_weights)} '
+                    f'weights but the generator returned {len(outputs)} '
+                    'stages')
+            weights = stage_weights
+        losses = {}
+        for loss_fn in [self.pixel_loss, *self.extra_losses]:
+            name = f'loss_{type(loss_fn).__name__}'
+            value = sum(w * loss_fn(out, gt)
+                        for w, out in zip(weights, outputs) if w)
+            losses[name] = losses.get(name, 0) + value
+        return losses

@@ -1,0 +1,2 @@
+# Copyright (c) mmderain contributors. All rights reserved.
+"""Custom operators (pure-PyTorch reference + optional compiled paths)."""

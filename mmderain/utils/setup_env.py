@@ -1,0 +1,47 @@
+# Copyright (c) mmderain contributors. All rights reserved.
+"""Registration of every mmderain module into the ``mmderain`` scope."""
+import datetime
+import warnings
+
+from mmengine import DefaultScope
+
+
+def register_all_modules(init_default_scope: bool = True) -> None:
+    """Import every mmderain module so that it is registered.
+
+    It also applies the checkpoint fixes of :mod:`mmderain.utils.checkpoint`:
+    MMEngine training checkpoints load with ``weights_only=True`` on
+    torch >= 2.6 (resume works) and local checkpoint writes are atomic.
+
+    Args:
+        init_default_scope (bool): Whether to set ``mmderain`` as the current
+            default scope, so that registries resolve names in mmderain
+            first. Defaults to True.
+    """
+    import mmderain.datasets  # noqa: F401,F403
+    import mmderain.engine  # noqa: F401,F403
+    import mmderain.evaluation  # noqa: F401,F403
+    import mmderain.models  # noqa: F401,F403
+    from .checkpoint import (allow_mmengine_checkpoint_globals,
+                             use_atomic_local_backend)
+    allow_mmengine_checkpoint_globals()
+    use_atomic_local_backend()
+
+    if not init_default_scope:
+        return
+    never_created = (
+        DefaultScope.get_current_instance() is None
+        or not DefaultScope.check_instance_created('mmderain'))
+    if never_created:
+        DefaultScope.get_instance('mmderain', scope_name='mmderain')
+        return
+    current_scope = DefaultScope.get_current_instance()
+    if current_scope.scope_name != 'mmderain':
+        warnings.warn('The current default scope '
+                      f'"{current_scope.scope_name}" is not "mmderain", '
+                      '`register_all_modules` will force the current '
+                      'default scope to be "mmderain". If this is not '
+                      'expected, please set `init_default_scope=False`.')
+        # avoid name conflict
+        new_instance_name = f'mmderain-{datetime.datetime.now()}'
+        DefaultScope.get_instance(new_instance_name, scope_name='mmderain')

@@ -1,0 +1,72 @@
+# Copyright (c) mmderain contributors. All rights reserved.
+import cv2
+import numpy as np
+import pytest
+from mmagic.datasets.transforms import LoadImageFromFile as MMagicLoad
+from mmengine.registry import init_default_scope
+
+from mmderain.datasets.transforms import LoadImageFromFile
+from mmderain.registry import TRANSFORMS
+
+
+@pytest.fixture
+def png(tmp_path):
+    """A valid 6x5 BGR PNG, pure red."""
+    img = np.zeros((6, 5, 3), np.uint8)
+    img[..., 2] = 255
+    path = tmp_path / 'red.png'
+    assert cv2.imwrite(str(path), img)
+    return path
+
+
+def test_loads_like_mmagic(png):
+    results = LoadImageFromFile(
+        key='gt', channel_order='rgb')(dict(gt_path=str(png)))
+    assert results['gt'].shape == (6, 5, 3)
+    assert results['gt'].dtype == np.uint8
+    assert (results['gt'][..., 0] == 255).all()  # rgb
+    assert results['ori_gt_shape'] == (6, 5, 3)
+    results = LoadImageFromFile(
+        key='img', to_float32=True)(dict(img_path=str(png)))
+    assert results['img'].dtype == np.float32
+    assert results['img'][0, 0].tolist() == [0, 0, 255]  # bgr
+
+
+def test_registered_under_the_same_name():
+    assert issubclass(LoadImageFromFile, MMagicLoad)
+    cfg = dict(type='LoadImageFromFile', key='img')
+    assert type(TRANSFORMS.build(cfg)) is LoadImageFromFile
+    init_default_scope('mmderain')
+    from mmengine.registry import TRANSFORMS as ROOT
+    assert type(ROOT.build(cfg)) is LoadImageFromFile
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / 'nope.png'
+    with pytest.raises(FileNotFoundError, match='nope.png') as exc:
+        LoadImageFromFile(key='img')(dict(img_path=str(path)))
+    assert "'img'" in str(exc.value)
+
+
+@pytest.mark.parametrize('content', ['garbage', 'truncated', 'empty'])
+@pytest.mark.parametrize('backend', [None, 'pillow'])
+@pytest.mark.parametrize('channel_order', ['bgr', 'rgb'])
+def test_corrupt_file(tmp_path, png, content, backend, channel_order):
+    data = png.read_bytes()
+    data = dict(
+        garbage=b'\x89PNG\r\n\x1a\n' + b'not really a png' * 4,
+        truncated=data[:len(data) // 2],
+        empty=b'')[content]
+    path = tmp_path / f'{content}.png'
+    path.write_bytes(data)
+    load = LoadImageFromFile(
+        key='gt', imdecode_backend=backend, channel_order=channel_order)
+    with pytest.raises(OSError) as exc:
+        load(dict(gt_path=str(path)))
+    assert str(path) in str(exc.value)
+    assert not isinstance(exc.value, FileNotFoundError)
+
+
+def test_repr():
+    assert repr(LoadImageFromFile(key='gt')).startswith(
+        'LoadImageFromFile(key=gt')

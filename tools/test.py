@@ -1,0 +1,63 @@
+# Copyright (c) mmderain contributors. All rights reserved.
+"""Test (evaluate) a derainer checkpoint on the config's test set(s).
+
+Examples:
+    python tools/test.py CONFIG CHECKPOINT --out metrics.json
+    python tools/test.py CONFIG CHECKPOINT \
+        --cfg-options test_dataloader.dataset.data_root=/data/rain100l/test
+    bash tools/dist_test.sh CONFIG CHECKPOINT 2
+"""
+import argparse
+import json
+import os
+import os.path as osp
+
+from mmengine.config import DictAction
+from mmengine.dist import is_main_process
+
+from mmderain.apis.runner import build_runner
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test a derainer')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--out', help='write the metrics to this JSON file')
+    parser.add_argument('--work-dir', help='the dir to save logs')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value in dotted form')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    runner = build_runner(
+        args.config,
+        cfg_options=args.cfg_options,
+        work_dir=args.work_dir,
+        launcher=args.launcher,
+        load_from=args.checkpoint)
+    metrics = runner.test()
+    if args.out and is_main_process():
+        out_dir = osp.dirname(osp.abspath(args.out))
+        os.makedirs(out_dir, exist_ok=True)
+        with open(args.out, 'w') as f:
+            json.dump({k: float(v) for k, v in metrics.items()}, f, indent=2)
+        print(f'metrics written to {args.out}')
+    return metrics
+
+
+if __name__ == '__main__':
+    main()
