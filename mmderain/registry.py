@@ -12,6 +12,7 @@ used for building, the listed modules are imported first, so users never need
 ``custom_imports`` for built-in mmderain components.
 """
 from mmagic import registry as mmagic_registry
+from mmengine import registry as mmengine_registry
 from mmengine.registry import Registry
 
 __all__ = [
@@ -38,7 +39,8 @@ RUNNER_CONSTRUCTORS = _child('runner constructor',
 LOOPS = _child('loop', mmagic_registry.LOOPS, 'mmderain.engine')
 HOOKS = _child('hook', mmagic_registry.HOOKS, 'mmderain.engine')
 LOG_PROCESSORS = _child('log processor', mmagic_registry.LOG_PROCESSORS)
-FUNCTIONS = _child('function', mmagic_registry.FUNCTIONS)
+# mmagic has no function registry: chain to MMEngine's directly
+FUNCTIONS = _child('function', mmengine_registry.FUNCTIONS)
 
 # data
 DATASETS = _child('dataset', mmagic_registry.DATASETS, 'mmderain.datasets')
@@ -64,7 +66,7 @@ PARAM_SCHEDULERS = _child('parameter scheduler',
 
 # evaluation and visualisation
 METRICS = _child('metric', mmagic_registry.METRICS, 'mmderain.evaluation')
-EVALUATOR = _child('evaluator', mmagic_registry.EVALUATOR,
+EVALUATOR = _child('evaluator', mmagic_registry.EVALUATORS,
                    'mmderain.evaluation')
 VISUALIZERS = _child('visualizer', mmagic_registry.VISUALIZERS)
 VISBACKENDS = _child('vis_backend', mmagic_registry.VISBACKENDS)

@@ -20,8 +20,8 @@ from typing import Dict, List, Optional
 import cv2
 import numpy as np
 
-DEFAULT_CONFIG = 'configs/prenet/prenet_demo_rain100l.py'
-DEFAULT_CHECKPOINT = 'checkpoints/prenet_demo_rain100l.pth'
+DEFAULT_CONFIG = 'configs/prenet/prenet_t6-c16_b8-p64-4k_rain100l.py'
+DEFAULT_CHECKPOINT = 'checkpoints/prenet_t6-c16_rain100l_demo.pth'
 DEFAULT_IMAGES = ('astronaut', 'coffee', 'chelsea', 'rocket')
 # Moderate rain for the demo photos; keys are synthesize_rain parameters.
 RAIN_PARAMS: Dict = dict(

@@ -10,6 +10,7 @@ import copy
 import os
 import os.path as osp
 import warnings
+from numbers import Integral
 from typing import List, Optional, Sequence, Union
 
 import cv2
@@ -127,10 +128,14 @@ def _tile_starts(size: int, tile: int, stride: int) -> List[int]:
     return starts
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
 def _check_tile(tile: int, tile_overlap: int) -> None:
-    if not isinstance(tile, int) or tile <= 0:
+    if not _is_int(tile) or tile <= 0:
         raise ValueError(f'tile must be a positive int, but got {tile!r}')
-    if not isinstance(tile_overlap, int) or not 0 <= tile_overlap < tile:
+    if not _is_int(tile_overlap) or not 0 <= tile_overlap < tile:
         raise ValueError('tile_overlap must be an int in [0, tile), but got '
                          f'{tile_overlap!r} with tile={tile}')
 
@@ -159,13 +164,18 @@ def derain_tensor_tiled(model: nn.Module, x: torch.Tensor, tile: int,
         ``[0, 1]``.
     """
     _check_tile(tile, tile_overlap)
+    tile, tile_overlap = int(tile), int(tile_overlap)
     height, width = x.shape[-2:]
     if height <= tile and width <= tile:
         return model.derain_tensor(x)
     tile_h, tile_w = min(tile, height), min(tile, width)
     stride = tile - tile_overlap
-    canvas = torch.zeros_like(x)
-    counts = torch.zeros((1, 1, height, width), dtype=x.dtype, device=x.device)
+    # float64 sums (where supported) make averaging equal tiles exact
+    acc_dtype = torch.float64 if x.device.type != 'mps' else x.dtype
+    canvas = torch.zeros_like(x, dtype=acc_dtype)
+    counts = torch.zeros((1, 1, height, width),
+                         dtype=acc_dtype,
+                         device=x.device)
     for top in _tile_starts(height, tile_h, stride):
         for left in _tile_starts(width, tile_w, stride):
             window = (..., slice(top, top + tile_h),
@@ -177,7 +187,7 @@ def derain_tensor_tiled(model: nn.Module, x: torch.Tensor, tile: int,
                     f'{tuple(x[window].shape)} to {tuple(out.shape)}')
             canvas[window] += out
             counts[window] += 1
-    return canvas / counts
+    return (canvas / counts).to(x.dtype)
 
 
 def _check_channel_order(channel_order: str) -> str:

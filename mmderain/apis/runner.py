@@ -51,7 +51,6 @@ def load_config(config: Union[str, Config],
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', stem)
-    cfg.setdefault('experiment_name', stem)
     return cfg
 
 

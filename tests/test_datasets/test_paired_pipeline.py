@@ -18,7 +18,10 @@ def _pipeline(patch=8):
         dict(type='Flip', keys=['img', 'gt'], direction='horizontal'),
         dict(type='Flip', keys=['img', 'gt'], direction='vertical'),
         dict(type='RandomTransposeHW', keys=['img', 'gt']),
-        dict(type='PackInputs'),
+        # mmagic's DataSample keeps only known meta keys unless listed
+        dict(
+            type='PackInputs',
+            meta_keys=['key', 'crop_bbox', 'flip_infos', 'transpose']),
     ]
 
 

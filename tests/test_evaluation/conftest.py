@@ -9,8 +9,8 @@ import pytest
 
 
 @pytest.fixture(scope='session')
-def read_rain100l(data_root: str) -> Callable[[int], Tuple[np.ndarray,
-                                                           np.ndarray]]:
+def read_rain100l(
+        data_root: str) -> Callable[[int], Tuple[np.ndarray, np.ndarray]]:
     """Reader of Rain100L test pairs (skips without ``MMDERAIN_DATA``).
 
     Args:

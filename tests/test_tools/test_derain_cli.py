@@ -108,3 +108,30 @@ def test_demo_missing_checkpoint(tmp_path, capsys):
         ['--checkpoint', str(tmp_path / 'gone.pth')])
     assert rc == 1
     assert 'gone.pth' in capsys.readouterr().err
+
+
+def test_cli_with_tiny_prenet(tmp_path):
+    """End to end with a real (tiny, random) PReNet derainer."""
+    from mmengine.runner import save_checkpoint
+
+    from mmderain.apis import init_derainer
+
+    cfg = tmp_path / 'tiny_prenet.py'
+    cfg.write_text(
+        "model = dict(type='BaseDerainer', generator=dict(type='PReNet', "
+        "num_stages=2, mid_channels=4, num_res_blocks=1), "
+        "pixel_loss=dict(type='L1Loss'))\n")
+    model = init_derainer(str(cfg))
+    ckpt = str(tmp_path / 'tiny_prenet.pth')
+    save_checkpoint({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
+    img = np.random.default_rng(0).integers(0, 256, (20, 18, 3), np.uint8)
+    assert cv2.imwrite(str(tmp_path / 'rain.png'), img)
+    out_dir = tmp_path / 'out'
+    rc = _load_tool('derain').main([
+        str(cfg), ckpt,
+        str(tmp_path / 'rain.png'), '--out-dir',
+        str(out_dir), '--tile', '16', '--tile-overlap', '4', '--device', 'cpu'
+    ])
+    assert rc == 0
+    out = cv2.imread(str(out_dir / 'rain.png'))
+    assert out.shape == img.shape

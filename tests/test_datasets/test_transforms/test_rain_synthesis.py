@@ -20,9 +20,11 @@ def test_line_kernel_orientation(angle, axis):
     assert k.dtype == np.float32 and k.shape[0] == k.shape[1]
     assert k.shape[0] % 2 == 1 and k.max() <= 1.0
     c = k.shape[0] // 2
+    proj = k.sum(axis=axis)  # profile across the line
+    assert proj.argmax() == c
+    assert proj[:c - 1].sum() == 0 and proj[c + 2:].sum() == 0
     centre = k[:, c] if axis == 0 else k[c, :]
-    assert centre.sum() / k.sum() > 0.9  # along the centre line
-    assert (centre > 0.5).sum() >= 14  # about `length` px long
+    assert 14 <= (centre > 0.5).sum() <= 16  # about `length` px long
 
 
 def test_line_kernel_tilt_direction():
@@ -56,8 +58,8 @@ def test_uint8_screen_model():
     rainy, streak = synthesize_rain(clean, rng=0, density=0.02)
     assert rainy.shape == clean.shape and rainy.dtype == np.uint8
     assert streak.shape == clean.shape[:2] and streak.dtype == np.float32
-    assert 0 <= streak.min() and streak.max() <= 0.8 + 1e-6
-    assert streak.max() > 0.5 and (streak > 0.05).mean() > 0.05
+    assert 0 <= streak.min() and streak.max() <= 0.6 + 1e-6
+    assert streak.max() > 0.4 and (streak > 0.05).mean() > 0.05
     assert (rainy >= clean).all()
     b = clean.astype(np.float32) / 255
     expected = np.rint((b + streak[..., None] * (1 - b)) * 255)
@@ -143,8 +145,8 @@ def test_transform_outputs():
     assert out['img_channel_order'] == 'rgb'
     assert out['ori_img_shape'] == clean.shape
     p = out['rain_params']
-    assert -15 <= p['angle'] <= 15 and 10 <= p['length'] <= 40
-    assert p['width'] in (1, 2) and p['blend'] == 'screen'
+    assert -15 <= p['angle'] <= 15 and 15 <= p['length'] <= 40
+    assert p['width'] == 1 and p['blend'] == 'screen'
 
 
 def _sample(key, seed=0):

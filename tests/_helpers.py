@@ -1,0 +1,85 @@
+# Copyright (c) mmderain contributors. All rights reserved.
+"""Tiny data and configs shared by the tests."""
+import os.path as osp
+
+import cv2
+import numpy as np
+
+
+def write_pairs(root, n=4, size=(24, 28), seed=0):
+    """Write ``n`` random rain/norain PNG pairs under ``root``.
+
+    Returns:
+        str: ``root``.
+    """
+    rng = np.random.default_rng(seed)
+    for sub in ('rain', 'norain'):
+        import os
+        os.makedirs(osp.join(root, sub), exist_ok=True)
+    for i in range(1, n + 1):
+        gt = rng.integers(0, 200, (*size, 3), dtype=np.uint8)
+        rain = np.clip(gt.astype(int) + rng.integers(0, 55, gt.shape), 0,
+                       255).astype(np.uint8)
+        cv2.imwrite(osp.join(root, 'norain', f'norain-{i}.png'), gt)
+        cv2.imwrite(osp.join(root, 'rain', f'norain-{i}.png'), rain)
+    return str(root)
+
+
+def tiny_prenet_cfg(data_root, work_dir, max_iters=4, name='tiny'):
+    """A complete, fast iteration-based training config (dict)."""
+    load = [
+        dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
+        dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
+    ]
+    dataset = dict(
+        type='PairedImageDataset',
+        data_root=data_root,
+        data_prefix=dict(img='rain', gt='norain'))
+    return dict(
+        default_scope='mmderain',
+        experiment_name=name,
+        work_dir=work_dir,
+        model=dict(
+            type='BaseDerainer',
+            generator=dict(
+                type='PReNet', num_stages=2, mid_channels=4,
+                num_res_blocks=1),
+            pixel_loss=dict(type='SSIMLoss')),
+        train_dataloader=dict(
+            batch_size=2,
+            num_workers=0,
+            sampler=dict(type='DefaultSampler', shuffle=True),
+            dataset=dict(
+                **dataset,
+                pipeline=load + [
+                    dict(type='PairedRandomCrop', patch_size=16),
+                    dict(
+                        type='Flip',
+                        keys=['img', 'gt'],
+                        flip_ratio=0.5,
+                        direction='horizontal'),
+                    dict(type='PackInputs'),
+                ])),
+        test_dataloader=dict(
+            batch_size=1,
+            num_workers=0,
+            sampler=dict(type='DefaultSampler', shuffle=False),
+            dataset=dict(
+                **dataset,
+                test_mode=True,
+                pipeline=load + [dict(type='PackInputs')])),
+        test_evaluator=[dict(type='MatlabPSNR'), dict(type='MatlabSSIM')],
+        test_cfg=dict(type='TestLoop'),
+        train_cfg=dict(type='IterBasedTrainLoop', max_iters=max_iters),
+        optim_wrapper=dict(
+            type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3)),
+        param_scheduler=dict(
+            type='MultiStepLR', by_epoch=False, milestones=[3], gamma=0.5),
+        default_hooks=dict(
+            checkpoint=dict(
+                type='CheckpointHook', interval=2, by_epoch=False),
+            logger=dict(type='LoggerHook', interval=1)),
+        log_processor=dict(by_epoch=False),
+        randomness=dict(seed=0),
+        env_cfg=dict(dist_cfg=dict(backend='gloo')),
+    )
