@@ -178,18 +178,18 @@ class PairedImageDataset(BaseDataset):
         clean = self._scan(gt_dir)
         tmpl = self.img_name_tmpl
         if tmpl is None:
-            tmpl = ('{}' if self.layout == 'same_name' else
-                    self._detect_tmpl(list(rainy), list(clean)))
+            tmpl = ('{}' if self.layout == 'same_name' else self._detect_tmpl(
+                list(rainy), list(clean)))
         self.img_name_tmpl_used = tmpl
 
         wanted = {tmpl.format(stem): stem for stem in clean}
         unmatched_img = [rainy[s] for s in rainy if s not in wanted]
-        unmatched_gt = [
-            clean[g] for r, g in wanted.items() if r not in rainy
-        ]
+        unmatched_gt = [clean[g] for r, g in wanted.items() if r not in rainy]
         if unmatched_img or unmatched_gt:
-            msg = [f'Unpaired images with rainy name template {tmpl!r} '
-                   f'(rainy folder {img_dir}, clean folder {gt_dir}).']
+            msg = [
+                f'Unpaired images with rainy name template {tmpl!r} '
+                f'(rainy folder {img_dir}, clean folder {gt_dir}).'
+            ]
             if unmatched_img:
                 names = sorted(unmatched_img, key=natural_sort_key)
                 msg.append(f'{len(names)} rainy file(s) without a clean '

@@ -7,7 +7,7 @@ from mmengine import DefaultScope
 
 
 def register_all_modules(init_default_scope: bool = True) -> None:
-    """Import every mmderain module so that it is registered.
+    """Import every mmderain (and mmagic) module so that it is registered.
 
     It also applies the checkpoint fixes of :mod:`mmderain.utils.checkpoint`:
     MMEngine training checkpoints load with ``weights_only=True`` on
@@ -18,6 +18,11 @@ def register_all_modules(init_default_scope: bool = True) -> None:
             default scope, so that registries resolve names in mmderain
             first. Defaults to True.
     """
+    # mmagic's components (visualisers, transforms, metrics, ...) are reached
+    # through the parent registries, which do not import lazily on lookup
+    from mmagic.utils import register_all_modules as register_mmagic
+    register_mmagic(init_default_scope=False)
+
     import mmderain.datasets  # noqa: F401,F403
     import mmderain.engine  # noqa: F401,F403
     import mmderain.evaluation  # noqa: F401,F403

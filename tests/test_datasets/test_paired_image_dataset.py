@@ -28,9 +28,10 @@ ORDER = ['norain-1', 'norain-2', 'norain-10', 'norain-100']
 
 def test_natural_sort_key():
     names = ['b10', 'a2', 'B1', 'a10', 'a1', 'x', '10', '9']
-    assert sorted(names, key=natural_sort_key) == [
-        '9', '10', 'a1', 'a2', 'a10', 'B1', 'b10', 'x'
-    ]
+    assert sorted(
+        names, key=natural_sort_key) == [
+            '9', '10', 'a1', 'a2', 'a10', 'B1', 'b10', 'x'
+        ]
 
 
 @pytest.mark.parametrize('layout', ['auto', 'same_name'])
@@ -41,10 +42,9 @@ def test_rain_norain_same_name(tmp_path, layout):
     assert len(ds) == 4
     assert [ds.get_data_info(i)['key'] for i in range(4)] == ORDER
     info = ds.get_data_info(2)
-    assert info['img_path'] == osp.join(str(tmp_path), 'rain',
-                                        'norain-10.png')
-    assert info['gt_path'] == osp.join(str(tmp_path), 'norain',
-                                       'norain-10.png')
+    assert info['img_path'] == osp.join(str(tmp_path), 'rain', 'norain-10.png')
+    assert info['gt_path'] == osp.join(
+        str(tmp_path), 'norain', 'norain-10.png')
     assert ds.img_name_tmpl_used == '{}'
     assert ds.metainfo['task_name'] == 'derain'
 
@@ -128,14 +128,13 @@ def test_missing_and_empty_folders(tmp_path):
     _make(tmp_path, 'rain', 'norain', ['a'])
     with pytest.raises(FileNotFoundError, match='target'):
         PairedImageDataset(
-            data_root=str(tmp_path), data_prefix=dict(img='rain',
-                                                      gt='target'))
+            data_root=str(tmp_path), data_prefix=dict(img='rain', gt='target'))
     (tmp_path / 'empty').mkdir()
     (tmp_path / 'empty' / 'readme.txt').write_text('x')
     with pytest.raises(FileNotFoundError, match='empty'):
         PairedImageDataset(
-            data_root=str(tmp_path), data_prefix=dict(img='empty',
-                                                      gt='norain'))
+            data_root=str(tmp_path),
+            data_prefix=dict(img='empty', gt='norain'))
 
 
 def test_ambiguous_stem(tmp_path):
@@ -165,8 +164,8 @@ def test_ann_file(tmp_path):
     _make(tmp_path, 'rain', 'norain', ['3', '1'], img_tmpl='{}x2')
     _write(tmp_path / 'rain' / 'same.png')
     _write(tmp_path / 'norain' / 'same.png')
-    (tmp_path / 'pairs.txt').write_text(
-        '# rainy clean\n3x2.png 3.png\n\n1x2.png  1.png\nsame.png\n')
+    (tmp_path / 'pairs.txt'
+     ).write_text('# rainy clean\n3x2.png 3.png\n\n1x2.png  1.png\nsame.png\n')
     ds = PairedImageDataset(data_root=str(tmp_path), ann_file='pairs.txt')
     assert [ds.get_data_info(i)['key'] for i in range(3)] == \
         ['3', '1', 'same']  # listed order kept

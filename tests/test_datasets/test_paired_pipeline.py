@@ -78,6 +78,6 @@ def test_dataset_with_pipeline(tmp_path):
     ds = PairedImageDataset(data_root=str(tmp_path), pipeline=_pipeline(4))
     packed = ds[0]
     img = _hwc(packed['inputs'])
-    np.testing.assert_array_equal(_hwc(packed['data_samples'].gt_img),
-                                  img + OFFSET)
+    np.testing.assert_array_equal(
+        _hwc(packed['data_samples'].gt_img), img + OFFSET)
     assert packed['data_samples'].metainfo['key'] == 'a'

@@ -121,7 +121,8 @@ def test_cli_with_tiny_prenet(tmp_path):
         "model = dict(type='BaseDerainer', generator=dict(type='PReNet', "
         "num_stages=2, mid_channels=4, num_res_blocks=1), "
         "pixel_loss=dict(type='L1Loss'))\n")
-    model = init_derainer(str(cfg))
+    with pytest.warns(UserWarning, match='No checkpoint'):
+        model = init_derainer(str(cfg))
     ckpt = str(tmp_path / 'tiny_prenet.pth')
     save_checkpoint({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
     img = np.random.default_rng(0).integers(0, 256, (20, 18, 3), np.uint8)

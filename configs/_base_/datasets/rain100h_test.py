@@ -6,6 +6,7 @@ test_data_root = 'data/rain100h/test'
 test_pipeline = [
     dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
     dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
+    dict(type='CheckPairedSize'),
     dict(type='PackInputs'),
 ]
 

@@ -21,8 +21,7 @@ def describe(results: dict, key: str) -> str:
     return f'{key!r} ({path})' if path is not None else repr(key)
 
 
-def check_paired_size(results: dict,
-                      keys: Sequence[str]) -> Tuple[int, int]:
+def check_paired_size(results: dict, keys: Sequence[str]) -> Tuple[int, int]:
     """Check that the images of ``keys`` share their height and width.
 
     Args:

@@ -43,9 +43,11 @@ class PairedRandomCrop(BaseTransform):
             smaller than the patch (the files are named).
     """
 
-    def __init__(self,
-                 patch_size: Union[int, Tuple[int, int]],
-                 keys: Union[str, Sequence[str]] = ('img', 'gt')) -> None:
+    def __init__(
+        self,
+        patch_size: Union[int, Tuple[int, int]],
+        keys: Union[str, Sequence[str]] = ('img', 'gt')
+    ) -> None:
         if isinstance(patch_size, (int, np.integer)):
             patch_size = (patch_size, patch_size)
         valid = isinstance(patch_size, Sequence) and len(patch_size) == 2

@@ -94,27 +94,28 @@ def line_kernel(length: float, angle: float, width: int = 1) -> np.ndarray:
     theta = np.deg2rad(angle)
     dx = np.sin(theta) * (length - 1) / 2
     dy = -np.cos(theta) * (length - 1) / 2
-    shift = 4
-    scale = 1 << shift
-    top = (int(round((radius + dx) * scale)), int(round((radius + dy) * scale)))
-    bottom = (int(round((radius - dx) * scale)),
-              int(round((radius - dy) * scale)))
+    shift = 4  # sub-pixel end points in 1/16 px
+
+    def point(x: float, y: float) -> Tuple[int, int]:
+        return int(round(x * (1 << shift))), int(round(y * (1 << shift)))
+
     canvas = np.zeros((2 * radius + 1, 2 * radius + 1), np.uint8)
-    cv2.line(canvas, top, bottom, 255, width, cv2.LINE_AA, shift)
+    cv2.line(canvas, point(radius + dx, radius + dy),
+             point(radius - dx, radius - dy), 255, width, cv2.LINE_AA, shift)
     return canvas.astype(np.float32) / 255.0
 
 
-def synthesize_rain(clean: np.ndarray,
-                    rng: RngLike = None,
-                    angle: float = 0.0,
-                    length: float = 25.0,
-                    density: float = 0.003,
-                    width: int = 1,
-                    blur: float = 0.5,
-                    brightness: float = 0.6,
-                    blend: str = 'screen',
-                    max_value: Optional[float] = None
-                    ) -> Tuple[np.ndarray, np.ndarray]:
+def synthesize_rain(
+        clean: np.ndarray,
+        rng: RngLike = None,
+        angle: float = 0.0,
+        length: float = 25.0,
+        density: float = 0.003,
+        width: int = 1,
+        blur: float = 0.5,
+        brightness: float = 0.6,
+        blend: str = 'screen',
+        max_value: Optional[float] = None) -> Tuple[np.ndarray, np.ndarray]:
     """Add synthetic rain streaks to a clean image (see the module doc).
 
     Args:
@@ -329,4 +330,3 @@ class AddRainStreaks(BaseTransform):
                 f'key={self.key!r}, out_key={self.out_key!r}, '
                 f'rain_layer_key={self.rain_layer_key!r}, seed={self.seed}, '
                 f'max_value={self.max_value})')
-

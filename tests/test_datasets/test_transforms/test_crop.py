@@ -9,8 +9,8 @@ from mmderain.registry import TRANSFORMS
 def _pair(h=10, w=12, seed=0):
     rng = np.random.default_rng(seed)
     img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-    return dict(img=img, gt=img.copy() // 2, img_path='r/a.png',
-                gt_path='c/a.png')
+    return dict(
+        img=img, gt=img.copy() // 2, img_path='r/a.png', gt_path='c/a.png')
 
 
 @pytest.mark.parametrize('patch', [4, (3, 5), [10, 12]])

@@ -3,6 +3,7 @@ import cv2
 import numpy as np
 import pytest
 from mmagic.datasets.transforms import LoadImageFromFile as MMagicLoad
+from mmengine.registry import TRANSFORMS as ROOT_TRANSFORMS
 from mmengine.registry import init_default_scope
 
 from mmderain.datasets.transforms import LoadImageFromFile
@@ -20,14 +21,14 @@ def png(tmp_path):
 
 
 def test_loads_like_mmagic(png):
-    results = LoadImageFromFile(
-        key='gt', channel_order='rgb')(dict(gt_path=str(png)))
+    load = LoadImageFromFile(key='gt', channel_order='rgb')
+    results = load(dict(gt_path=str(png)))
     assert results['gt'].shape == (6, 5, 3)
     assert results['gt'].dtype == np.uint8
     assert (results['gt'][..., 0] == 255).all()  # rgb
     assert results['ori_gt_shape'] == (6, 5, 3)
-    results = LoadImageFromFile(
-        key='img', to_float32=True)(dict(img_path=str(png)))
+    load = LoadImageFromFile(key='img', to_float32=True)
+    results = load(dict(img_path=str(png)))
     assert results['img'].dtype == np.float32
     assert results['img'][0, 0].tolist() == [0, 0, 255]  # bgr
 
@@ -37,8 +38,7 @@ def test_registered_under_the_same_name():
     cfg = dict(type='LoadImageFromFile', key='img')
     assert type(TRANSFORMS.build(cfg)) is LoadImageFromFile
     init_default_scope('mmderain')
-    from mmengine.registry import TRANSFORMS as ROOT
-    assert type(ROOT.build(cfg)) is LoadImageFromFile
+    assert type(ROOT_TRANSFORMS.build(cfg)) is LoadImageFromFile
 
 
 def test_missing_file(tmp_path):
@@ -46,6 +46,11 @@ def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.png') as exc:
         LoadImageFromFile(key='img')(dict(img_path=str(path)))
     assert "'img'" in str(exc.value)
+
+
+def test_directory_instead_of_file(tmp_path):
+    with pytest.raises(OSError, match=str(tmp_path)):
+        LoadImageFromFile(key='gt')(dict(gt_path=str(tmp_path)))
 
 
 @pytest.mark.parametrize('content', ['garbage', 'truncated', 'empty'])
@@ -68,5 +73,5 @@ def test_corrupt_file(tmp_path, png, content, backend, channel_order):
 
 
 def test_repr():
-    assert repr(LoadImageFromFile(key='gt')).startswith(
-        'LoadImageFromFile(key=gt')
+    assert repr(
+        LoadImageFromFile(key='gt')).startswith('LoadImageFromFile(key=gt')

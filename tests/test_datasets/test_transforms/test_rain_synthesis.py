@@ -72,8 +72,8 @@ def test_add_model_and_float_ranges():
     assert rainy.dtype == np.float32
     expected = np.clip(clean + 255 * streak[..., None], 0, 255)
     np.testing.assert_allclose(rainy, expected, atol=1e-3)
-    unit, streak1 = synthesize_rain(clean / 255, rng=0, blend='add',
-                                    density=0.02)
+    unit, streak1 = synthesize_rain(
+        clean / 255, rng=0, blend='add', density=0.02)
     np.testing.assert_array_equal(streak, streak1)
     np.testing.assert_allclose(unit * 255, rainy, atol=1e-3)
     assert unit.max() <= 1.0
@@ -102,8 +102,8 @@ def test_streaks_follow_angle():
     clean = np.zeros((128, 128), np.uint8)
 
     def grad_ratio(angle):
-        _, s = synthesize_rain(clean, rng=0, angle=angle, length=30,
-                               density=0.005, blur=0)
+        _, s = synthesize_rain(
+            clean, rng=0, angle=angle, length=30, density=0.005, blur=0)
         dy = np.abs(np.diff(s, axis=0)).mean()
         dx = np.abs(np.diff(s, axis=1)).mean()
         return dy / dx
@@ -113,7 +113,9 @@ def test_streaks_follow_angle():
 
 
 @pytest.mark.parametrize('kwargs', [
-    dict(density=1.5), dict(brightness=-0.1), dict(blur=-1),
+    dict(density=1.5),
+    dict(brightness=-0.1),
+    dict(blur=-1),
     dict(blend='multiply')
 ])
 def test_bad_arguments(kwargs):
@@ -134,8 +136,11 @@ def test_fast_on_512():
 
 def test_transform_outputs():
     clean = _clean()
-    results = dict(gt=clean.copy(), key='norain-1', gt_channel_order='rgb',
-                   ori_gt_shape=clean.shape)
+    results = dict(
+        gt=clean.copy(),
+        key='norain-1',
+        gt_channel_order='rgb',
+        ori_gt_shape=clean.shape)
     t = AddRainStreaks(rain_layer_key='rain_layer', seed=0)
     out = t(results)
     np.testing.assert_array_equal(out['gt'], clean)  # gt untouched
@@ -168,7 +173,8 @@ def test_transform_seed_is_per_sample():
     s1 = dict(gt=_clean(), gt_path='/x/data/n-1.png')
     s2 = dict(gt=_clean(), gt_path='/y/other/n-1.png')
     np.testing.assert_array_equal(
-        AddRainStreaks(seed=1)(s1)['img'], AddRainStreaks(seed=1)(s2)['img'])
+        AddRainStreaks(seed=1)(s1)['img'],
+        AddRainStreaks(seed=1)(s2)['img'])
 
 
 def test_transform_global_random_state():
@@ -182,13 +188,25 @@ def test_transform_global_random_state():
 
 
 def test_transform_fixed_parameters_and_errors():
-    t = AddRainStreaks(angle=5, length=12, density=0.01, width=3, blur=0,
-                       brightness=1.0, blend='add', key='clean',
-                       out_key='rainy')
+    t = AddRainStreaks(
+        angle=5,
+        length=12,
+        density=0.01,
+        width=3,
+        blur=0,
+        brightness=1.0,
+        blend='add',
+        key='clean',
+        out_key='rainy')
     out = t(dict(clean=_clean()))
-    assert out['rain_params'] == dict(angle=5.0, length=12.0, density=0.01,
-                                      width=3, blur=0.0, brightness=1.0,
-                                      blend='add')
+    assert out['rain_params'] == dict(
+        angle=5.0,
+        length=12.0,
+        density=0.01,
+        width=3,
+        blur=0.0,
+        brightness=1.0,
+        blend='add')
     assert 'rainy' in out and 'img' not in out and 'rain_layer' not in out
     with pytest.raises(ValueError):
         AddRainStreaks(blend='overlay')
