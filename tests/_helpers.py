@@ -69,7 +69,7 @@ def tiny_prenet_cfg(data_root, work_dir, max_iters=4, name='tiny'):
                 test_mode=True,
                 pipeline=load + [dict(type='PackInputs')])),
         test_evaluator=[dict(type='MatlabPSNR'), dict(type='MatlabSSIM')],
-        test_cfg=dict(type='TestLoop'),
+        test_cfg=dict(type='MultiTestLoop'),
         train_cfg=dict(type='IterBasedTrainLoop', max_iters=max_iters),
         optim_wrapper=dict(
             type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3)),
@@ -78,8 +78,25 @@ def tiny_prenet_cfg(data_root, work_dir, max_iters=4, name='tiny'):
         default_hooks=dict(
             checkpoint=dict(
                 type='CheckpointHook', interval=2, by_epoch=False),
+            # interval 1 also exercises mmagic's IterTimerHook in testing
             logger=dict(type='LoggerHook', interval=1)),
         log_processor=dict(by_epoch=False),
         randomness=dict(seed=0),
         env_cfg=dict(dist_cfg=dict(backend='gloo')),
     )
+
+
+def run_tool(name, argv):
+    """Run ``tools/<name>``'s ``main(argv)`` in this process.
+
+    Returns:
+        Whatever the tool's ``main`` returns.
+    """
+    import importlib.util
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    path = osp.join(root, 'tools', name)
+    spec = importlib.util.spec_from_file_location(
+        f'_tool_{osp.splitext(name)[0]}', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main(argv)

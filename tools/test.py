@@ -15,7 +15,7 @@ import os.path as osp
 from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 
-from mmderain.apis.runner import build_runner
+from mmderain.apis.runner import build_runner, per_image_results, run_test
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -23,7 +23,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
-        '--out', help='write the metrics to this JSON file')
+        '--out',
+        help='write the metrics (averages and per-image values) to this '
+        'JSON file')
     parser.add_argument('--work-dir', help='the dir to save logs')
     parser.add_argument(
         '--cfg-options',
@@ -49,12 +51,14 @@ def main(argv=None) -> dict:
         work_dir=args.work_dir,
         launcher=args.launcher,
         load_from=args.checkpoint)
-    metrics = runner.test()
+    metrics = run_test(runner)
     if args.out and is_main_process():
         out_dir = osp.dirname(osp.abspath(args.out))
         os.makedirs(out_dir, exist_ok=True)
+        result = {k: float(v) for k, v in metrics.items()}
+        result['per_image'] = per_image_results(runner)
         with open(args.out, 'w') as f:
-            json.dump({k: float(v) for k, v in metrics.items()}, f, indent=2)
+            json.dump(result, f, indent=2)
         print(f'metrics written to {args.out}')
     return metrics
 

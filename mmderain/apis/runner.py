@@ -15,6 +15,7 @@ from typing import Optional, Union
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
+from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from mmderain.utils import register_all_modules
@@ -131,6 +132,66 @@ def build_runner(config: Union[str, Config],
         _enable_amp(cfg)
     os.makedirs(osp.abspath(cfg.work_dir), exist_ok=True)
     return Runner.from_cfg(cfg)
+
+
+class _MetricsRecorder(Hook):
+    """Keeps the metrics of the last test epoch."""
+
+    priority = 'LOWEST'
+
+    def __init__(self) -> None:
+        self.metrics = None
+
+    def after_test_epoch(self, runner, metrics=None) -> None:
+        self.metrics = metrics
+
+
+def run_test(runner: Runner) -> dict:
+    """Run ``runner.test()`` and return its metrics.
+
+    mmagic's ``MultiTestLoop`` (used by the dataset configs to test several
+    sets in one run) does not return its metrics; they are taken from the
+    ``after_test_epoch`` hook call instead, for either loop.
+
+    Args:
+        runner (Runner): The runner.
+
+    Returns:
+        dict: ``{metric name: averaged value}`` (metric names carry their
+        test set's prefix when one is configured).
+    """
+    recorder = _MetricsRecorder()
+    runner.register_hook(recorder)
+    returned = runner.test()
+    return dict(recorder.metrics if recorder.metrics is not None else
+                returned)
+
+
+def per_image_results(runner: Runner) -> dict:
+    """Per-image values of the metrics of the last ``runner.test()``.
+
+    Metrics that keep them (``per_image``, e.g. ``MatlabPSNR``) are
+    reported under the same name as in the averaged results.
+
+    Args:
+        runner (Runner): A runner whose ``test()`` has run.
+
+    Returns:
+        dict: ``{metric name: {image name: value}}``.
+    """
+    loop = runner.test_loop  # TestLoop, or mmagic's MultiTestLoop
+    evaluators = getattr(loop, 'evaluators', None) or [loop.evaluator]
+    out = {}
+    for evaluator in evaluators:
+        for metric in evaluator.metrics:
+            values = getattr(metric, 'per_image', None)
+            if values is None:
+                continue
+            name = getattr(metric, 'metric', type(metric).__name__)
+            if metric.prefix:
+                name = f'{metric.prefix}/{name}'
+            out[name] = {str(k): v for k, v in values}
+    return out
 
 
 def _enable_amp(cfg: Config) -> None:

@@ -26,5 +26,7 @@ val_dataloader = test_dataloader
 
 test_evaluator = [dict(type='MatlabPSNR'), dict(type='MatlabSSIM')]
 val_evaluator = test_evaluator
-test_cfg = dict(type='TestLoop')
-val_cfg = dict(type='ValLoop')
+# mmagic's loops: several test sets in one run (list the dataloaders and
+# evaluators), progress over all of them
+test_cfg = dict(type='MultiTestLoop')
+val_cfg = dict(type='MultiValLoop')

@@ -38,6 +38,8 @@ from typing import Any, List, Optional, Sequence
 
 import numpy as np
 import torch
+from mmagic.evaluation.metrics.base_sample_wise_metric import \
+    BaseSampleWiseMetric
 from mmengine.evaluator import BaseMetric
 
 from mmderain.registry import METRICS
@@ -126,7 +128,7 @@ def _sample_name(data_sample: dict) -> Optional[str]:
     return None
 
 
-class _MatlabMetric(BaseMetric):
+class _MatlabMetric(BaseSampleWiseMetric):
     """Shared logic of :class:`MatlabPSNR` and :class:`MatlabSSIM`.
 
     Args:
@@ -147,6 +149,8 @@ class _MatlabMetric(BaseMetric):
     """
 
     metric: str = ''
+    # no prefix unless configured: results are named 'PSNR'/'SSIM'
+    default_prefix: Optional[str] = ''
 
     def __init__(self,
                  gt_key: str = 'gt_img',
@@ -156,9 +160,11 @@ class _MatlabMetric(BaseMetric):
                  channel_order: str = 'BGR',
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
-        self.gt_key = gt_key
-        self.pred_key = pred_key
+        super().__init__(
+            gt_key=gt_key,
+            pred_key=pred_key,
+            collect_device=collect_device,
+            prefix=prefix)
         self.crop_border = crop_border
         self.convert_to = convert_to
         self.channel_order = channel_order
@@ -197,10 +203,31 @@ class _MatlabMetric(BaseMetric):
             results (list[dict]): Entries written by :meth:`process`.
 
         Returns:
-            dict: ``{metric: mean of the per-image values}``.
+            dict: ``{metric: mean of the per-image values}``. The per-image
+            values stay available as :attr:`per_image`, a list of
+            ``(name, value)`` in evaluation order (``tools/test.py --out``
+            writes them).
         """
         values = [r[self.metric] for r in results]
+        self.per_image = [(r['name'], float(r[self.metric])) for r in results]
         return {self.metric: float(np.mean(values))}
+
+    def evaluate(self, size: Optional[int] = None) -> dict:
+        """Average over the dataset, under MMEngine's or mmagic's loops.
+
+        MMEngine's evaluator passes the dataset ``size``; mmagic's
+        ``MultiTestLoop``/``MultiValLoop`` call :meth:`prepare` (which
+        records it) and pass nothing.
+
+        Args:
+            size (int, optional): Number of samples of the dataset.
+
+        Returns:
+            dict: The metric averaged over the dataset.
+        """
+        if size is None:
+            size = getattr(self, 'size', len(self.results))
+        return BaseMetric.evaluate(self, size)
 
 
 @METRICS.register_module()

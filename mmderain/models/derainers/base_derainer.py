@@ -1,14 +1,21 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """Base model shared by all mmderain derainers."""
+import warnings
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
-from mmagic.models import BaseEditModel
-from mmagic.structures import DataSample
 from mmengine.config import ConfigDict
 
 from mmderain.registry import MODELS
+
+with warnings.catch_warnings():
+    # mmagic.models imports diffusers/transformers, which use a torch API
+    # deprecated since torch 2.2; the warning is theirs, not actionable here
+    warnings.filterwarnings(
+        'ignore', message='.*_register_pytree_node', category=FutureWarning)
+    from mmagic.models import BaseEditModel
+    from mmagic.structures import DataSample
 
 #: The data preprocessor every derainer uses unless configured otherwise:
 #: RGB inputs scaled to [0, 1].
