@@ -93,6 +93,15 @@ def allow_mmengine_checkpoint_globals() -> None:
     torch.serialization.add_safe_globals(mmengine_checkpoint_globals())
 
 
+def _target_mode(filepath: str) -> int:
+    """Permission bits a file written at ``filepath`` should get."""
+    if osp.exists(filepath):
+        return os.stat(filepath).st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 class AtomicLocalBackend(LocalBackend):
     """MMEngine's local file backend with atomic ``put``/``put_text``.
 
@@ -110,6 +119,9 @@ class AtomicLocalBackend(LocalBackend):
         fd, tmp_path = tempfile.mkstemp(
             prefix=f'.{osp.basename(filepath)}.', suffix='.tmp', dir=folder)
         try:
+            # mkstemp creates 0600 files: give the permissions a plain
+            # open() would (the old file's, or 0666 minus the umask)
+            os.chmod(tmp_path, _target_mode(filepath))
             with os.fdopen(fd, 'wb') as f:
                 f.write(data)
                 f.flush()

@@ -61,7 +61,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def test_dist_train_one_cpu_process(tmp_path):
+def test_dist_train_and_test_one_cpu_process(tmp_path):
     cfg = _config_file(tmp_path, name='dist')
     work = str(tmp_path / 'work')
     env = dict(
@@ -79,5 +79,18 @@ def test_dist_train_one_cpu_process(tmp_path):
         timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert osp.isfile(osp.join(work, 'iter_2.pth'))
-    assert 'Distributed launcher: pytorch' in proc.stdout + proc.stderr or \
-        'launcher: pytorch' in proc.stdout + proc.stderr
+    assert 'Distributed launcher: pytorch' in proc.stdout + proc.stderr
+
+    out = str(tmp_path / 'metrics.json')
+    proc = subprocess.run([
+        'bash', 'tools/dist_test.sh', cfg,
+        osp.join(work, 'iter_2.pth'), '1', '--work-dir', work, '--out', out
+    ],
+                          cwd=ROOT,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(out) as f:
+        assert len(json.load(f)['per_image']['PSNR']) == 4

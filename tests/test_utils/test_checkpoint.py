@@ -1,5 +1,6 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 import io
+import os
 import pickle
 
 import numpy as np
@@ -68,8 +69,13 @@ def test_atomic_put_replaces_or_keeps(tmp_path, monkeypatch):
     target = tmp_path / 'sub' / 'epoch_1.pth'
     backend.put(b'old', target)
     assert target.read_bytes() == b'old'
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # as open() does
+    os.chmod(target, 0o640)
     backend.put_text('new text', target)
     assert target.read_text() == 'new text'
+    assert target.stat().st_mode & 0o777 == 0o640  # kept on replace
 
     def boom(*args, **kwargs):
         raise OSError('disk full')
