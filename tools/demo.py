@@ -20,13 +20,12 @@ from typing import Dict, List, Optional
 import cv2
 import numpy as np
 
-DEFAULT_CONFIG = 'configs/prenet/prenet_t6-c16_b8-p64-4k_rain100l.py'
+DEFAULT_CONFIG = 'configs/prenet/prenet_t6-c16_b8-p48-2k_rain100l.py'
 DEFAULT_CHECKPOINT = 'checkpoints/prenet_t6-c16_rain100l_demo.pth'
 DEFAULT_IMAGES = ('astronaut', 'coffee', 'chelsea', 'rocket')
 # Moderate rain for the demo photos; keys are synthesize_rain parameters.
 RAIN_PARAMS: Dict = dict(
-    angle=10.0, length=18.0, density=0.004, width=1, blur=0.5,
-    brightness=0.7)
+    angle=10.0, length=18.0, density=0.004, width=1, blur=0.5, brightness=0.7)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -93,7 +92,8 @@ def _label(img: np.ndarray, text: str) -> np.ndarray:
     return img
 
 
-def side_by_side(images: List[np.ndarray], labels: List[str],
+def side_by_side(images: List[np.ndarray],
+                 labels: List[str],
                  gap: int = 4) -> np.ndarray:
     """Concatenate labelled same-size RGB images horizontally.
 
@@ -117,7 +117,7 @@ def side_by_side(images: List[np.ndarray], labels: List[str],
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     for kind, path in (('Checkpoint', args.checkpoint), ('Config',
-                                                          args.config)):
+                                                         args.config)):
         if not osp.isfile(path):
             print(
                 f'error: {kind} file not found: {path}\n'

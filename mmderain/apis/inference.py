@@ -140,7 +140,9 @@ def _check_tile(tile: int, tile_overlap: int) -> None:
                          f'{tile_overlap!r} with tile={tile}')
 
 
-def derain_tensor_tiled(model: nn.Module, x: torch.Tensor, tile: int,
+def derain_tensor_tiled(model: nn.Module,
+                        x: torch.Tensor,
+                        tile: int,
                         tile_overlap: int = 32) -> torch.Tensor:
     """Derain a tensor tile by tile, averaging overlapping outputs.
 
@@ -178,8 +180,8 @@ def derain_tensor_tiled(model: nn.Module, x: torch.Tensor, tile: int,
                          device=x.device)
     for top in _tile_starts(height, tile_h, stride):
         for left in _tile_starts(width, tile_w, stride):
-            window = (..., slice(top, top + tile_h),
-                      slice(left, left + tile_w))
+            window = (..., slice(top,
+                                 top + tile_h), slice(left, left + tile_w))
             out = model.derain_tensor(x[window])
             if out.shape != x[window].shape:
                 raise RuntimeError(
@@ -332,7 +334,10 @@ def derain_files(model: nn.Module,
     for src, dst in zip(files, out_paths):
         img = _read_image(src)
         result = derain_image(
-            model, img, channel_order='bgr', tile=tile,
+            model,
+            img,
+            channel_order='bgr',
+            tile=tile,
             tile_overlap=tile_overlap)
         _write_image(result, dst)
         if compare:

@@ -185,22 +185,21 @@ def image_dir(tmp_path):
 
 
 def test_collect_natural_order_and_dedup(image_dir):
-    files = collect_image_files(
-        [str(image_dir),
-         str(image_dir / 'rain1.png'),
-         str(image_dir / 'rain1*')])
-    assert [osp.basename(f) for f in files] == [
-        'rain1.png', 'rain2.png', 'rain10.png'
-    ]
+    files = collect_image_files([
+        str(image_dir),
+        str(image_dir / 'rain1.png'),
+        str(image_dir / 'rain1*')
+    ])
+    assert [osp.basename(f)
+            for f in files] == ['rain1.png', 'rain2.png', 'rain10.png']
 
 
 def test_derain_files_folder(image_dir, tmp_path):
     model = PointwiseDerainer()
     out_dir = tmp_path / 'out'
     outputs = derain_files(model, str(image_dir), str(out_dir))
-    assert [osp.basename(p) for p in outputs] == [
-        'rain1.png', 'rain2.png', 'rain10.png'
-    ]
+    assert [osp.basename(p)
+            for p in outputs] == ['rain1.png', 'rain2.png', 'rain10.png']
     for path in outputs:
         src = cv2.imread(str(image_dir / osp.basename(path)))
         np.testing.assert_array_equal(
@@ -286,8 +285,7 @@ def test_init_derainer_loads_checkpoint(tmp_path):
     state['conv.weight'] = torch.full_like(state['conv.weight'], 0.25)
     ckpt = str(tmp_path / 'tiny.pth')
     torch.save({'state_dict': state, 'meta': {}}, ckpt)
-    model = init_derainer(
-        cfg, ckpt, cfg_options={'model.pad_multiple': 4})
+    model = init_derainer(cfg, ckpt, cfg_options={'model.pad_multiple': 4})
     assert not model.training
     assert model.pad_multiple == 4
     assert model.cfg.model.pad_multiple == 4

@@ -63,8 +63,7 @@ def test_cli_derains_folder(model_files, tmp_path):
     for name in ('a.png', 'b.png'):
         np.testing.assert_array_equal(
             cv2.imread(str(out_dir / name)), np.full_like(img, 100))
-        assert cv2.imread(str(out_dir / 'compare' / name)).shape == (10, 24,
-                                                                      3)
+        assert cv2.imread(str(out_dir / 'compare' / name)).shape == (10, 24, 3)
 
 
 def test_cli_reports_missing_input(model_files, tmp_path, capsys):
@@ -104,8 +103,7 @@ def test_demo_runs_with_tiny_model(model_files, tmp_path, capsys):
 
 
 def test_demo_missing_checkpoint(tmp_path, capsys):
-    rc = _load_tool('demo').main(
-        ['--checkpoint', str(tmp_path / 'gone.pth')])
+    rc = _load_tool('demo').main(['--checkpoint', str(tmp_path / 'gone.pth')])
     assert rc == 1
     assert 'gone.pth' in capsys.readouterr().err
 
