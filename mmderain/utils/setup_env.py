@@ -20,8 +20,10 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     """
     # mmagic's components (visualisers, transforms, metrics, ...) are reached
     # through the parent registries, which do not import lazily on lookup
-    from mmagic.utils import register_all_modules as register_mmagic
-    register_mmagic(init_default_scope=False)
+    from .imports import quiet_mmagic_import
+    with quiet_mmagic_import():
+        from mmagic.utils import register_all_modules as register_mmagic
+        register_mmagic(init_default_scope=False)
 
     import mmderain.datasets  # noqa: F401,F403
     import mmderain.engine  # noqa: F401,F403

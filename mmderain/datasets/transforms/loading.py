@@ -3,9 +3,12 @@
 from typing import Optional
 
 import numpy as np
-from mmagic.datasets.transforms import LoadImageFromFile as _MMagicLoad
 
 from mmderain.registry import TRANSFORMS
+from mmderain.utils.imports import quiet_mmagic_import
+
+with quiet_mmagic_import():
+    from mmagic.datasets.transforms import LoadImageFromFile as _MMagicLoad
 
 
 @TRANSFORMS.register_module()

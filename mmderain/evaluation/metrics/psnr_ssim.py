@@ -38,12 +38,15 @@ from typing import Any, List, Optional, Sequence
 
 import numpy as np
 import torch
-from mmagic.evaluation.metrics.base_sample_wise_metric import \
-    BaseSampleWiseMetric
 from mmengine.evaluator import BaseMetric
 
 from mmderain.registry import METRICS
+from mmderain.utils.imports import quiet_mmagic_import
 from ..functional import calculate_psnr, calculate_ssim
+
+with quiet_mmagic_import():
+    from mmagic.evaluation.metrics.base_sample_wise_metric import \
+        BaseSampleWiseMetric
 
 __all__ = ['MatlabPSNR', 'MatlabSSIM']
 

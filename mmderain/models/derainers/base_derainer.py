@@ -1,6 +1,5 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """Base model shared by all mmderain derainers."""
-import warnings
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -8,12 +7,9 @@ import torch.nn.functional as F
 from mmengine.config import ConfigDict
 
 from mmderain.registry import MODELS
+from mmderain.utils.imports import quiet_mmagic_import
 
-with warnings.catch_warnings():
-    # mmagic.models imports diffusers/transformers, which use a torch API
-    # deprecated since torch 2.2; the warning is theirs, not actionable here
-    warnings.filterwarnings(
-        'ignore', message='.*_register_pytree_node', category=FutureWarning)
+with quiet_mmagic_import():
     from mmagic.models import BaseEditModel
     from mmagic.structures import DataSample
 
