@@ -1,8 +1,6 @@
 #!/usr/bin/env bash
-# Distributed training with torchrun.
+# Distributed training with torchrun (see dist_launch.sh for the variables).
 #   bash tools/dist_train.sh CONFIG NPROC [train.py args...]
-# NPROC processes on this node (GPUs with CUDA; CPU processes with gloo
-# otherwise). Multi-node: set NNODES, NODE_RANK, MASTER_ADDR, PORT.
 set -euo pipefail
 if [ $# -lt 2 ]; then
   echo "usage: $0 CONFIG NPROC [train.py args...]" >&2
@@ -11,15 +9,4 @@ fi
 CONFIG=$1
 NPROC=$2
 shift 2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-PYTHON=${PYTHON:-python}
-DIR="$(cd "$(dirname "$0")" && pwd)"
-
-PYTHONPATH="$DIR/..${PYTHONPATH:+:$PYTHONPATH}" \
-exec "$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$NPROC" --master_port="$PORT" \
-    "$DIR/train.py" "$CONFIG" --launcher pytorch "$@"
+exec bash "$(dirname "$0")/dist_launch.sh" train.py "$NPROC" "$CONFIG" "$@"

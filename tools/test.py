@@ -12,10 +12,10 @@ import json
 import os
 import os.path as osp
 
-from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 
-from mmderain.apis.runner import build_runner, per_image_results, run_test
+from mmderain.apis.runner import (build_runner, parse_runner_args,
+                                  per_image_results, run_test)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -26,21 +26,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--out',
         help='write the metrics (averages and per-image values) to this '
         'JSON file')
-    parser.add_argument('--work-dir', help='the dir to save logs')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value in dotted form')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parse_runner_args(parser, argv)
 
 
 def main(argv=None) -> dict:

@@ -8,17 +8,51 @@ Everything the command-line tools do is reachable from Python here:
 ...                       cfg_options={'train_cfg.max_epochs': 1})
 >>> runner.train()
 """
+import argparse
 import os
 import os.path as osp
-from typing import Optional, Union
+from typing import List, Optional, Union
 
 import torch
 import torch.distributed as torch_dist
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from mmderain.utils import register_all_modules
+
+
+def parse_runner_args(parser: argparse.ArgumentParser,
+                      argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Add the options every runner tool shares, then parse ``argv``.
+
+    Adds ``--work-dir``, ``--cfg-options``, ``--launcher`` and
+    ``--local_rank``/``--local-rank`` (passed by ``torch.distributed.launch``;
+    torchrun sets ``LOCAL_RANK`` instead, which is kept when present).
+
+    Args:
+        parser (ArgumentParser): Parser with the tool's own arguments.
+        argv (list[str], optional): Arguments; ``sys.argv[1:]`` if None.
+
+    Returns:
+        Namespace: The parsed arguments.
+    """
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value in dotted form, '
+        'e.g. train_cfg.max_epochs=1')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
 
 
 def load_config(config: Union[str, Config],

@@ -1,32 +1,5 @@
-# Rain100L test split: 100 pairs rain/norain-N.png, 481x321, full images.
-# Metrics follow the field's MATLAB protocol (Y of rgb2ycbcr on im2double
-# images, SSIM with an 11x11 Gaussian window, 'valid' filtering).
-test_data_root = 'data/rain100l/test'
+# Rain100L test split: 100 pairs rain/norain-N.png, full images.
+_base_ = './paired_test.py'
 
-test_pipeline = [
-    dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
-    dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
-    dict(type='CheckPairedSize'),
-    dict(type='PackInputs'),
-]
-
-test_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=False,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='PairedImageDataset',
-        data_root=test_data_root,
-        data_prefix=dict(img='rain', gt='norain'),
-        test_mode=True,
-        pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(data_root='data/rain100l/test'))
 val_dataloader = test_dataloader
-
-test_evaluator = [dict(type='MatlabPSNR'), dict(type='MatlabSSIM')]
-val_evaluator = test_evaluator
-# mmagic's loops: several test sets in one run (list the dataloaders and
-# evaluators), progress over all of them
-test_cfg = dict(type='MultiTestLoop')
-val_cfg = dict(type='MultiValLoop')

@@ -1,31 +1,7 @@
 # Rain100L training split (RainTrainL): 200 pairs rain/norain-N.png, 481x321.
-train_data_root = 'data/rain100l/train'
-train_patch_size = 100
+_base_ = './paired_train.py'
 
-train_pipeline = [
-    dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
-    dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
-    dict(type='PairedRandomCrop', patch_size=train_patch_size),
-    dict(
-        type='Flip',
-        keys=['img', 'gt'],
-        flip_ratio=0.5,
-        direction='horizontal'),
-    dict(type='PackInputs'),
-]
-
+# One epoch = 30 random patches per image, about the 6,000 fixed 100x100
+# patches (stride 80, with flips) of the official PReNet data preparation.
 train_dataloader = dict(
-    batch_size=18,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        # one epoch = 30 random patches per image, about the 6,000 fixed
-        # 100x100 patches (stride 80, + flips) of the official PReNet recipe
-        type='RepeatDataset',
-        times=30,
-        dataset=dict(
-            type='PairedImageDataset',
-            data_root=train_data_root,
-            data_prefix=dict(img='rain', gt='norain'),
-            pipeline=train_pipeline)))
+    dataset=dict(times=30, dataset=dict(data_root='data/rain100l/train')))

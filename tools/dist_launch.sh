@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# torchrun launcher shared by dist_train.sh and dist_test.sh:
+#   bash tools/dist_launch.sh SCRIPT NPROC [SCRIPT args...]
+# NPROC processes on this node (one per GPU with CUDA; CPU processes with
+# gloo otherwise). Multi-node: set NNODES, NODE_RANK, MASTER_ADDR, PORT.
+set -euo pipefail
+SCRIPT=$1
+NPROC=$2
+shift 2
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${PORT:-29500}
+MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
+PYTHON=${PYTHON:-python}
+DIR="$(cd "$(dirname "$0")" && pwd)"
+
+PYTHONPATH="$DIR/..${PYTHONPATH:+:$PYTHONPATH}" \
+exec "$PYTHON" -m torch.distributed.run \
+    --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
+    --nproc_per_node="$NPROC" --master_port="$PORT" \
+    "$DIR/$SCRIPT" "$@" --launcher pytorch
