@@ -102,7 +102,8 @@ def init_derainer(config: ConfigType,
         warnings.warn('No checkpoint given: the derainer keeps its random '
                       'initialisation.')
     else:
-        load_checkpoint(model, checkpoint, map_location='cpu')
+        # strict: a checkpoint of another architecture must not half-load
+        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
     model.cfg = cfg
     model.to(device)
     model.eval()

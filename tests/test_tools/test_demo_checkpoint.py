@@ -2,6 +2,7 @@
 """The PReNet checkpoint shipped for `make demo` works as documented."""
 import os.path as osp
 
+import pytest
 import torch
 
 from tests._helpers import run_tool
@@ -35,3 +36,11 @@ def test_demo_derains_with_shipped_checkpoint(tmp_path, capsys):
     assert derained_psnr > rainy_psnr + 5
     assert derained_ssim > rainy_ssim
     assert osp.isfile(tmp_path / 'chelsea.png')
+
+
+def test_checkpoint_of_another_architecture_is_refused():
+    from mmderain.apis import init_derainer
+    full_size = osp.join(ROOT, 'configs', 'prenet',
+                         'prenet_t6_b18-p100-100e_rain100l.py')
+    with pytest.raises(RuntimeError, match='size mismatch'):
+        init_derainer(full_size, CKPT)

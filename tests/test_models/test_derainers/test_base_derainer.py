@@ -118,3 +118,12 @@ def test_pad_multiple_pads_and_crops_back():
     assert model.generator.sizes[-1] == (16, 8)  # no padding when divisible
     with pytest.raises(ValueError, match='pad_multiple'):
         _build(pad_multiple=0)
+
+
+@pytest.mark.parametrize('loss', ['L1Loss', 'MSELoss', 'CharbonnierLoss'])
+def test_pixel_losses_of_mmagic_resolve_in_mmderain_scope(loss):
+    model = _build(pixel_loss=dict(type=loss))
+    assert type(model.pixel_loss).__name__ == loss
+    data = model.data_preprocessor(_batch(), training=True)
+    value = model(**data, mode='loss')[f'loss_{loss}']
+    assert value > 0
