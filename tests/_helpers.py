@@ -42,8 +42,7 @@ def tiny_prenet_cfg(data_root, work_dir, max_iters=4, name='tiny'):
         model=dict(
             type='BaseDerainer',
             generator=dict(
-                type='PReNet', num_stages=2, mid_channels=4,
-                num_res_blocks=1),
+                type='PReNet', num_stages=2, mid_channels=4, num_res_blocks=1),
             pixel_loss=dict(type='SSIMLoss')),
         train_dataloader=dict(
             batch_size=2,
@@ -68,7 +67,8 @@ def tiny_prenet_cfg(data_root, work_dir, max_iters=4, name='tiny'):
                 **dataset,
                 test_mode=True,
                 pipeline=load + [dict(type='PackInputs')])),
-        test_evaluator=[dict(type='MatlabPSNR'), dict(type='MatlabSSIM')],
+        test_evaluator=[dict(type='MatlabPSNR'),
+                        dict(type='MatlabSSIM')],
         test_cfg=dict(type='MultiTestLoop'),
         train_cfg=dict(type='IterBasedTrainLoop', max_iters=max_iters),
         optim_wrapper=dict(
@@ -76,8 +76,7 @@ def tiny_prenet_cfg(data_root, work_dir, max_iters=4, name='tiny'):
         param_scheduler=dict(
             type='MultiStepLR', by_epoch=False, milestones=[3], gamma=0.5),
         default_hooks=dict(
-            checkpoint=dict(
-                type='CheckpointHook', interval=2, by_epoch=False),
+            checkpoint=dict(type='CheckpointHook', interval=2, by_epoch=False),
             # interval 1 also exercises mmagic's IterTimerHook in testing
             logger=dict(type='LoggerHook', interval=1)),
         log_processor=dict(by_epoch=False),

@@ -7,39 +7,9 @@ import os.path as osp
 import re
 from typing import List, Sequence, Union
 
-IMG_EXTENSIONS = ('.bmp', '.jpeg', '.jpg', '.png', '.ppm', '.tif', '.tiff',
-                  '.webp')
+from mmderain.utils.path import IMG_EXTENSIONS, is_image_file, natural_sort_key
 
 _GLOB_MAGIC = re.compile('[*?[]')
-
-
-def is_image_file(path: str) -> bool:
-    """Whether ``path`` has a common image file extension (case-insensitive).
-
-    Args:
-        path (str): A file path.
-
-    Returns:
-        bool: True for extensions in :data:`IMG_EXTENSIONS`.
-    """
-    return osp.splitext(path)[1].lower() in IMG_EXTENSIONS
-
-
-def natural_sort_key(path: str) -> list:
-    """Sort key that orders embedded numbers numerically.
-
-    ``rain2.png`` sorts before ``rain10.png``.
-
-    Args:
-        path (str): A path or file name.
-
-    Returns:
-        list: Alternating lower-cased text and integer chunks.
-    """
-    return [
-        int(chunk) if chunk.isdigit() else chunk.lower()
-        for chunk in re.split(r'(\d+)', path)
-    ]
 
 
 def _resolve_one(item: str) -> List[str]:

@@ -115,8 +115,8 @@ def setup_launcher(cfg: Config, launcher: str = 'none') -> Config:
     if not torch_dist.is_initialized():
         torch_dist.init_process_group(backend='gloo')
     cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
-    wrapper = dict(cfg.get('model_wrapper_cfg') or
-                   dict(type='MMDistributedDataParallel'))
+    wrapper = dict(
+        cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel'))
     wrapper.setdefault('device_ids', None)
     wrapper.setdefault('broadcast_buffers', False)
     wrapper.setdefault('find_unused_parameters',
@@ -197,8 +197,7 @@ def run_test(runner: Runner) -> dict:
     recorder = _MetricsRecorder()
     runner.register_hook(recorder)
     returned = runner.test()
-    return dict(recorder.metrics if recorder.metrics is not None else
-                returned)
+    return dict(recorder.metrics if recorder.metrics is not None else returned)
 
 
 def per_image_results(runner: Runner) -> dict:

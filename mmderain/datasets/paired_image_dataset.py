@@ -1,35 +1,18 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """Dataset of rainy/clean image pairs stored in two folders."""
 import os.path as osp
-import re
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from mmengine.dataset import BaseDataset
 from mmengine.fileio import get_file_backend, list_from_file
 
 from mmderain.registry import DATASETS
+from mmderain.utils.path import IMG_EXTENSIONS, natural_sort_key
 
-IMG_SUFFIXES = ('png', 'jpg', 'jpeg', 'bmp', 'tif', 'tiff')
+IMG_SUFFIXES = tuple(ext[1:] for ext in IMG_EXTENSIONS)
 LAYOUTS = ('auto', 'same_name', 'template', 'rain200')
 RAIN200_TMPL = '{}x2'
 _MAX_LISTED = 10
-
-
-def natural_sort_key(name: str) -> Tuple[list, str]:
-    """Sort key ordering embedded numbers numerically.
-
-    ``norain-2`` sorts before ``norain-10``. Letters compare
-    case-insensitively; the raw name breaks ties so the order is total.
-
-    Args:
-        name (str): A file name or stem.
-
-    Returns:
-        tuple[list, str]: The key.
-    """
-    parts = re.split(r'(\d+)', name)
-    return ([int(p) if i % 2 else p.lower()
-             for i, p in enumerate(parts)], name)
 
 
 def _listing(names: Sequence[str]) -> str:

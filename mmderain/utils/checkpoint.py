@@ -53,8 +53,8 @@ def mmengine_checkpoint_globals() -> List[type]:
     """
     # NumPy's pickling entry points moved to ``numpy._core`` in NumPy 2.
     multiarray = importlib.import_module(
-        'numpy._core.multiarray' if np.__version__ >= '2' else
-        'numpy.core.multiarray')
+        'numpy._core.multiarray' if np.__version__ >=
+        '2' else 'numpy.core.multiarray')
     dtype_classes = [type(np.dtype(t)) for t in np.sctypeDict.values()]
     return [
         HistoryBuffer, multiarray._reconstruct, multiarray.scalar, np.ndarray,
@@ -151,6 +151,7 @@ def use_atomic_local_backend() -> None:
     next ``get_file_backend`` call creates an atomic one.
     """
     register_backend('local', AtomicLocalBackend, force=True, prefixes='')
-    for key in [k for k, v in backend_instances.items()
-                if type(v) is LocalBackend]:
+    for key in [
+            k for k, v in backend_instances.items() if type(v) is LocalBackend
+    ]:
         del backend_instances[key]

@@ -60,8 +60,8 @@ def rain100l_subset(data_root, tmp_path_factory):
     return str(dst)
 
 
-def test_convert_and_test_reproduce_official(official_prenet,
-                                             rain100l_subset, tmp_path):
+def test_convert_and_test_reproduce_official(official_prenet, rain100l_subset,
+                                             tmp_path):
     ckpt = tmp_path / 'prenet6_rain100l.pth'
     proc = subprocess.run([
         sys.executable,

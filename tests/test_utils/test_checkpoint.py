@@ -53,7 +53,7 @@ def test_weights_only_load_of_mmengine_checkpoint(tmp_path):
 class _Evil:
 
     def __reduce__(self):
-        return (print, ('arbitrary code',))
+        return (print, ('arbitrary code', ))
 
 
 def test_weights_only_still_refuses_arbitrary_globals(tmp_path):
@@ -89,11 +89,12 @@ def test_atomic_put_replaces_or_keeps(tmp_path, monkeypatch):
 
 def test_atomic_backend_is_mmengine_local_backend(tmp_path):
     use_atomic_local_backend()
-    assert isinstance(get_file_backend(str(tmp_path / 'a.pth')),
-                      AtomicLocalBackend)
+    assert isinstance(
+        get_file_backend(str(tmp_path / 'a.pth')), AtomicLocalBackend)
     # mmengine's own save path goes through it
     from mmengine.runner.checkpoint import save_checkpoint
-    save_checkpoint({'state_dict': {'w': torch.zeros(1)}},
-                    str(tmp_path / 'b.pth'))
+    save_checkpoint({'state_dict': {
+        'w': torch.zeros(1)
+    }}, str(tmp_path / 'b.pth'))
     data = torch.load(io.BytesIO((tmp_path / 'b.pth').read_bytes()))
     assert torch.equal(data['state_dict']['w'], torch.zeros(1))

@@ -46,8 +46,10 @@ def convert(src: str, dst: str) -> dict:
         official = official['state_dict']
     state, args = convert_official_prenet(official)
     ckpt = dict(
-        state_dict={f'generator.{k}': v
-                    for k, v in state.items()},
+        state_dict={
+            f'generator.{k}': v
+            for k, v in state.items()
+        },
         meta=dict(
             converted_from=osp.basename(src),
             source='csdwren/PReNet',

@@ -186,13 +186,18 @@ def convert_official_prenet(official: dict) -> tuple:
     Raises:
         KeyError: If the dict does not look like an official PReNet one.
     """
-    sd = {(k[len('module.'):] if k.startswith('module.') else k): v
-          for k, v in official.items()}
+    sd = {
+        (k[len('module.'):] if k.startswith('module.') else k): v
+        for k, v in official.items()
+    }
     if 'conv0.0.weight' not in sd or 'conv.0.weight' not in sd:
-        raise KeyError('not an official PReNet state dict: expected keys '
-                       f"'conv0.0.weight' and 'conv.0.weight', got {list(sd)[:8]}")
-    res_ids = sorted({int(k.split('.')[0][len('res_conv'):])
-                      for k in sd if k.startswith('res_conv')})
+        raise KeyError(
+            'not an official PReNet state dict: expected keys '
+            f"'conv0.0.weight' and 'conv.0.weight', got {list(sd)[:8]}")
+    res_ids = sorted({
+        int(k.split('.')[0][len('res_conv'):])
+        for k in sd if k.startswith('res_conv')
+    })
     if res_ids != list(range(1, len(res_ids) + 1)):
         raise KeyError(f'unexpected residual blocks res_conv{res_ids}')
     recurrent = 'lstm' if 'conv_i.0.weight' in sd else None

@@ -39,7 +39,8 @@ def quantize(img: torch.Tensor, mode: Optional[str]) -> torch.Tensor:
     """
     if mode not in _QUANTIZE_MODES:
         raise ValueError(
-            f'test_cfg.quantize must be one of {_QUANTIZE_MODES}, got {mode!r}')
+            f'test_cfg.quantize must be one of {_QUANTIZE_MODES}, got {mode!r}'
+        )
     if mode == 'round':
         return torch.floor(img + 0.5)
     if mode == 'trunc':
@@ -89,8 +90,9 @@ class BaseDerainer(BaseEditModel):
                  data_preprocessor: Optional[dict] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = ConfigDict(DEFAULT_PREPROCESSOR)
-        losses = (list(pixel_loss)
-                  if isinstance(pixel_loss, (list, tuple)) else [pixel_loss])
+        losses = (
+            list(pixel_loss) if isinstance(pixel_loss,
+                                           (list, tuple)) else [pixel_loss])
         if not losses:
             raise ValueError('pixel_loss needs at least one loss config')
         super().__init__(

@@ -55,8 +55,9 @@ def ssim(pred: torch.Tensor,
     sigma12 = filt(pred * target) - mu12
     c1 = (0.01 * data_range)**2
     c2 = (0.03 * data_range)**2
-    ssim_map = ((2 * mu12 + c1) * (2 * sigma12 + c2)) / (
-        (mu1_sq + mu2_sq + c1) * (sigma1_sq + sigma2_sq + c2))
+    ssim_map = ((2 * mu12 + c1) *
+                (2 * sigma12 + c2)) / ((mu1_sq + mu2_sq + c1) *
+                                       (sigma1_sq + sigma2_sq + c2))
     if reduction == 'mean':
         return ssim_map.mean()
     if reduction == 'none':
@@ -93,7 +94,8 @@ class SSIMLoss(nn.Module):
         self.data_range = data_range
         self.negative = negative
         self.register_buffer(
-            'window', gaussian_window(window_size, sigma).float(),
+            'window',
+            gaussian_window(window_size, sigma).float(),
             persistent=False)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor,

@@ -47,7 +47,8 @@ def _official_state(recurrent, share, c=8, seed=0):
     for k in range(1, 2 if share else 6):
         for idx in ('0', '2'):
             w, b = conv(c, c)
-            sd[f'res_conv{k}.{idx}.weight'], sd[f'res_conv{k}.{idx}.bias'] = w, b
+            sd[f'res_conv{k}.{idx}.weight'], sd[
+                f'res_conv{k}.{idx}.bias'] = w, b
     if recurrent:
         for gate in ('conv_i', 'conv_f', 'conv_g', 'conv_o'):
             sd[f'{gate}.0.weight'], sd[f'{gate}.0.bias'] = conv(2 * c, c)
@@ -90,10 +91,13 @@ def test_convert_official_matches_official_forward(recurrent, share):
     state, args = convert_official_prenet(official)
     assert args == dict(
         recurrent=recurrent, share_res_blocks=share, mid_channels=8)
-    net = PReNet(num_stages=6, mid_channels=8, **{
-        k: v
-        for k, v in args.items() if k != 'mid_channels'
-    })
+    net = PReNet(
+        num_stages=6,
+        mid_channels=8,
+        **{
+            k: v
+            for k, v in args.items() if k != 'mid_channels'
+        })
     net.load_state_dict(state, strict=True)
     x = torch.rand(1, 3, 12, 10)
     expected = _official_forward(official, x, recurrent, share)

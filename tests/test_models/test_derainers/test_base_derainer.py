@@ -35,8 +35,10 @@ def _batch(n=2, h=12, w=14, seed=0):
 
 def test_quantize_modes():
     x = torch.tensor([0.4, 0.5, 254.6, 254.99])
-    assert torch.equal(quantize(x, 'round'), torch.tensor([0., 1., 255., 255.]))
-    assert torch.equal(quantize(x, 'trunc'), torch.tensor([0., 0., 254., 254.]))
+    assert torch.equal(
+        quantize(x, 'round'), torch.tensor([0., 1., 255., 255.]))
+    assert torch.equal(
+        quantize(x, 'trunc'), torch.tensor([0., 0., 254., 254.]))
     assert torch.equal(quantize(x, None), x)
     with pytest.raises(ValueError, match='quantize'):
         quantize(x, 'floor')
@@ -62,8 +64,10 @@ def test_train_step_updates_weights_and_logs_losses():
     before = [p.detach().clone() for p in model.parameters()]
     log = model.train_step(_batch(), optim)
     assert set(log) == {'loss', 'loss_SSIMLoss', 'loss_L1Loss'}
-    assert torch.isclose(log['loss'], log['loss_SSIMLoss'] + log['loss_L1Loss'])
-    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert torch.isclose(log['loss'],
+                         log['loss_SSIMLoss'] + log['loss_L1Loss'])
+    assert any(not torch.equal(a, b)
+               for a, b in zip(before, model.parameters()))
 
 
 def test_stage_loss_weights():
