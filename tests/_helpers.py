@@ -27,10 +27,17 @@ def write_pairs(root, n=4, size=(24, 28), seed=0):
 
 def tiny_prenet_cfg(data_root, work_dir, max_iters=4, name='tiny'):
     """A complete, fast iteration-based training config (dict)."""
-    load = [
-        dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
-        dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
-    ]
+    from mmengine.config import Config
+    bases = osp.join(
+        osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', '_base_',
+        'datasets')
+    # the pipelines of the shipped dataset bases, with a tiny crop
+    train_pipeline = Config.fromfile(osp.join(
+        bases, 'paired_train.py')).train_pipeline
+    crop = next(t for t in train_pipeline if t.type == 'PairedRandomCrop')
+    crop.patch_size = 16
+    test_pipeline = Config.fromfile(osp.join(bases,
+                                             'paired_test.py')).test_pipeline
     dataset = dict(
         type='PairedImageDataset',
         data_root=data_root,
@@ -48,25 +55,12 @@ def tiny_prenet_cfg(data_root, work_dir, max_iters=4, name='tiny'):
             batch_size=2,
             num_workers=0,
             sampler=dict(type='DefaultSampler', shuffle=True),
-            dataset=dict(
-                **dataset,
-                pipeline=load + [
-                    dict(type='PairedRandomCrop', patch_size=16),
-                    dict(
-                        type='Flip',
-                        keys=['img', 'gt'],
-                        flip_ratio=0.5,
-                        direction='horizontal'),
-                    dict(type='PackInputs'),
-                ])),
+            dataset=dict(**dataset, pipeline=train_pipeline)),
         test_dataloader=dict(
             batch_size=1,
             num_workers=0,
             sampler=dict(type='DefaultSampler', shuffle=False),
-            dataset=dict(
-                **dataset,
-                test_mode=True,
-                pipeline=load + [dict(type='PackInputs')])),
+            dataset=dict(**dataset, test_mode=True, pipeline=test_pipeline)),
         test_evaluator=[dict(type='MatlabPSNR'),
                         dict(type='MatlabSSIM')],
         test_cfg=dict(type='MultiTestLoop'),
