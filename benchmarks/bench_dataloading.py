@@ -1,0 +1,165 @@
+# Copyright (c) mmderain contributors. All rights reserved.
+"""Training data loading throughput: PNG folder vs LMDB (PNG / raw).
+
+Packs ``--data-root`` (``rain``/``norain`` folders) into two temporary
+LMDB layouts (not timed), then measures samples/s of a DataLoader with
+batch 16, 2 workers and random aligned 100x100 crops for
+
+(a) the PNG folder: ``PairedImageDataset`` + ``LoadImageFromFile``;
+(b) LMDB with PNG records: ``LmdbPairedDataset`` + ``LoadImageFromLmdb``;
+(c) LMDB with raw uint8 records.
+
+Example::
+
+    python benchmarks/bench_dataloading.py \\
+        --data-root ../shared/data/rain100l/train --iters 40
+"""
+import argparse
+import os.path as osp
+import sys
+import tempfile
+import time
+from typing import List, Optional
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import torch  # noqa: E402
+from mmengine.dataset import pseudo_collate  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+from torch.utils.data import DataLoader, RandomSampler  # noqa: E402
+
+import mmderain.datasets  # noqa: E402,F401
+import mmderain.datasets.transforms.lmdb_loading  # noqa: E402,F401
+from mmderain.datasets import PairedImageDataset  # noqa: E402
+from mmderain.datasets.lmdb_paired_dataset import \
+    LmdbPairedDataset  # noqa: E402
+
+_TAIL = [
+    dict(type='PairedRandomCrop', patch_size=100),
+    dict(type='PackInputs'),
+]
+
+
+def _folder_dataset(data_root: str) -> PairedImageDataset:
+    load = [
+        dict(type='LoadImageFromFile', key=k, channel_order='rgb')
+        for k in ('img', 'gt')
+    ]
+    return PairedImageDataset(
+        data_root=data_root,
+        data_prefix=dict(img='rain', gt='norain'),
+        pipeline=load + _TAIL)
+
+
+def _lmdb_dataset(root: str) -> LmdbPairedDataset:
+    load = [
+        dict(type='LoadImageFromLmdb', key=k, channel_order='rgb')
+        for k in ('img', 'gt')
+    ]
+    return LmdbPairedDataset(data_root=root, pipeline=load + _TAIL)
+
+
+def _measure(dataset, iters: int, warmup: int, batch_size: int,
+             workers: int) -> float:
+    """Samples/s over ``iters`` batches after ``warmup`` batches."""
+    sampler = RandomSampler(
+        dataset,
+        replacement=True,
+        num_samples=(iters + warmup) * batch_size,
+        generator=torch.Generator().manual_seed(0))
+    loader = DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=workers,
+        collate_fn=pseudo_collate,
+        persistent_workers=False)
+    it = iter(loader)
+    for _ in range(warmup):  # worker start-up and first files not timed
+        next(it)
+    start = time.perf_counter()
+    n = 0
+    for batch in it:
+        n += len(batch['inputs'])
+    elapsed = time.perf_counter() - start
+    return n / elapsed
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    """Run the benchmark and print the table.
+
+    Returns:
+        dict: Samples/s per variant.
+    """
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--data-root', required=True)
+    parser.add_argument('--iters', type=int, default=40)
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--batch-size', type=int, default=16)
+    parser.add_argument('--workers', type=int, default=2)
+    args = parser.parse_args(argv)
+
+    if not osp.isdir(osp.join(args.data_root, 'rain')):
+        raise FileNotFoundError(
+            f'{args.data_root} has no rain/ folder (expected rain/ and '
+            'norain/ with same-name images)')
+    init_default_scope('mmderain')
+    pack = _load_pack_tool()
+    results = {}
+    with tempfile.TemporaryDirectory(prefix='bench_lmdb_') as tmp:
+        roots = {}
+        for fmt in ('png', 'raw'):
+            roots[fmt] = osp.join(tmp, fmt)
+            t0 = time.perf_counter()
+            pack.main([
+                '--img-dir',
+                osp.join(args.data_root, 'rain'), '--gt-dir',
+                osp.join(args.data_root, 'norain'), '--out', roots[fmt],
+                '--format', fmt, '--no-progress'
+            ])
+            print(f'packed {fmt} in {time.perf_counter() - t0:.1f}s '
+                  f'({_du(roots[fmt]) / 2**20:.0f} MiB)')
+        variants = [
+            ('folder', 'PNG folder (LoadImageFromFile)',
+             lambda: _folder_dataset(args.data_root)),
+            ('lmdb_png', 'LMDB, PNG records',
+             lambda: _lmdb_dataset(roots['png'])),
+            ('lmdb_raw', 'LMDB, raw uint8 records',
+             lambda: _lmdb_dataset(roots['raw'])),
+        ]
+        for name, _, build in variants:
+            results[name] = _measure(build(), args.iters, args.warmup,
+                                     args.batch_size, args.workers)
+    print(f'\nbatch {args.batch_size}, {args.workers} workers, 100x100 '
+          f'crops, {args.iters} timed batches ({args.warmup} warm-up)')
+    print(f'| {"variant":<32} | {"samples/s":>9} | {"vs folder":>9} |')
+    print(f'|{"-" * 34}|{"-" * 11}|{"-" * 11}|')
+    for name, label, _ in variants:
+        print(f'| {label:<32} | {results[name]:9.1f} | '
+              f'{results[name] / results["folder"]:8.2f}x |')
+    ratio = results['lmdb_raw'] / results['folder']
+    print(f'lmdb_raw/folder ratio: {ratio:.2f}')
+    return results
+
+
+def _du(path: str) -> int:
+    """Bytes of the files under ``path``."""
+    import os
+    return sum(
+        osp.getsize(osp.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+
+
+def _load_pack_tool():
+    """Import ``tools/dataset_converters/pack_lmdb.py`` as a module."""
+    import importlib.util
+    path = osp.join(ROOT, 'tools', 'dataset_converters', 'pack_lmdb.py')
+    spec = importlib.util.spec_from_file_location('_pack_lmdb_tool', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,149 @@
+# Copyright (c) mmderain contributors. All rights reserved.
+"""Dataset of side-by-side images (rainy and clean halves in one file)."""
+import os.path as osp
+from typing import Callable, Dict, List, Optional, Sequence, Union
+
+from mmengine.dataset import BaseDataset
+from mmengine.fileio import get_file_backend
+
+from mmderain.registry import DATASETS
+from mmderain.utils.path import natural_sort_key
+from .paired_image_dataset import IMG_SUFFIXES, _listing
+from .transforms.side_by_side import SIDE_BY_SIDE_ORDERS, check_order
+
+
+@DATASETS.register_module()
+class SideBySideDataset(BaseDataset):
+    """Images that hold the rainy and the clean view side by side.
+
+    Rain800 (ID-CGAN, Zhang et al. 2017; 700 training and 100 ``test_syn``
+    images) stores each pair as ``clean | rainy`` (``order='clean_left'``);
+    DID-MDN (Zhang & Patel 2018; 12,000 training images in
+    ``Rain_Heavy``/``Rain_Medium``/``Rain_Light`` and the 1,200 test
+    images, "Rain1200") stores ``rainy | clean`` (``order='rain_left'``).
+    Because published copies differ, ``order`` has no default: look at one
+    file and pass it explicitly (the base configs do).
+
+    Each data info holds ``img_path`` (the combined file), ``key`` (the
+    path relative to the image folder, without extension) and
+    ``side_by_side=dict(order=order)``. Load the file once with
+    ``LoadImageFromFile(key='img')`` and split it with
+    :class:`~mmderain.datasets.transforms.side_by_side.SplitSideBySide`,
+    which adds ``gt``/``gt_path``. Files are sorted naturally
+    (``2.jpg`` before ``10.jpg``); sizes are checked (even width) when a
+    file is split.
+
+    Args:
+        order (str): ``'rain_left'`` or ``'clean_left'``: which half of the
+            file is the rainy input. Required.
+        data_root (str, optional): Root of ``data_prefix``. Defaults to None.
+        data_prefix (dict): ``dict(img=folder)``, the folder of the combined
+            files relative to ``data_root``. Defaults to ``dict(img='')``.
+        pipeline (Sequence[dict | Callable]): Processing pipeline.
+            Defaults to ().
+        recursive (bool): Also list images in sub-folders (DID-MDN
+            training data). Defaults to False.
+        img_suffix (str | Sequence[str]): Accepted extensions, with or
+            without the dot, case-insensitive. Defaults to png, jpg, jpeg,
+            bmp, tif and tiff.
+        metainfo (dict, optional): Meta information. Defaults to None.
+        test_mode (bool): Whether the dataset is used for testing.
+            Defaults to False.
+        backend_args (dict, optional): Arguments of the file backend.
+            Defaults to None.
+        **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset`.
+
+    Raises:
+        ValueError: If ``order`` is missing or invalid.
+        FileNotFoundError: If the folder is missing or holds no image.
+
+    Examples:
+        >>> rain800 = SideBySideDataset(
+        ...     order='clean_left', data_root='data/rain800/test_syn')
+        >>> did_mdn = SideBySideDataset(
+        ...     order='rain_left', data_root='data/did_mdn/train',
+        ...     recursive=True)
+    """
+
+    METAINFO = dict(dataset_type='side_by_side_dataset', task_name='derain')
+
+    def __init__(self,
+                 order: Optional[str] = None,
+                 data_root: Optional[str] = None,
+                 data_prefix: Optional[Dict[str, str]] = None,
+                 pipeline: Sequence[Union[dict, Callable]] = (),
+                 recursive: bool = False,
+                 img_suffix: Union[str, Sequence[str]] = IMG_SUFFIXES,
+                 metainfo: Optional[dict] = None,
+                 test_mode: bool = False,
+                 backend_args: Optional[dict] = None,
+                 **kwargs) -> None:
+        if order is None:
+            raise ValueError(
+                'SideBySideDataset needs order='
+                f'{" or ".join(map(repr, SIDE_BY_SIDE_ORDERS))}: which half '
+                'of each file is rainy (Rain800: clean_left, DID-MDN/'
+                'Rain1200: rain_left; check one file of your copy)')
+        check_order(order)
+        if data_prefix is None:
+            data_prefix = dict(img='')
+        if set(data_prefix) != {'img'}:
+            raise ValueError('data_prefix of SideBySideDataset must have '
+                             'exactly the key "img" (the folder of the '
+                             f'combined files), got {data_prefix}')
+        if isinstance(img_suffix, str):
+            img_suffix = (img_suffix, )
+        self.order = order
+        self.recursive = recursive
+        self.img_suffix = tuple('.' + s.lower().lstrip('.')
+                                for s in img_suffix)
+        self.backend_args = backend_args
+        self.file_backend = get_file_backend(
+            uri=data_root or data_prefix['img'] or '.',
+            backend_args=backend_args)
+        super().__init__(
+            metainfo=metainfo,
+            data_root=data_root or '',
+            data_prefix=dict(data_prefix),
+            pipeline=list(pipeline),
+            test_mode=test_mode,
+            **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        """List the combined files.
+
+        Returns:
+            list[dict]: Data infos with ``img_path``, ``key`` and
+            ``side_by_side``.
+        """
+        folder = self.data_prefix['img'] or self.data_root or '.'
+        if not self.file_backend.isdir(folder):
+            raise FileNotFoundError(
+                f'Side-by-side image folder not found: {folder}. Check '
+                'data_root and data_prefix.')
+        names = [
+            name for name in self.file_backend.list_dir_or_file(
+                folder, list_dir=False, recursive=self.recursive)
+            if osp.splitext(name)[1].lower() in self.img_suffix
+        ]
+        if not names:
+            raise FileNotFoundError(
+                f'No image with suffix {self.img_suffix} found in {folder}' +
+                ('' if self.recursive else ' (recursive=False)'))
+        keys: Dict[str, str] = {}
+        clashes = []
+        for name in sorted(names, key=natural_sort_key):
+            key = osp.splitext(name)[0].replace('\\', '/')
+            if key in keys:
+                clashes.append(f'{keys[key]} and {name}')
+            keys[key] = name
+        if clashes:
+            raise ValueError(f'Files with the same stem in {folder}: '
+                             f'{_listing(clashes)}')
+        return [
+            dict(
+                img_path=self.file_backend.join_path(folder, name),
+                key=key,
+                side_by_side=dict(order=self.order))
+            for key, name in keys.items()
+        ]

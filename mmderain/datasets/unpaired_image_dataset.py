@@ -1,0 +1,164 @@
+# Copyright (c) mmderain contributors. All rights reserved.
+"""Dataset of rainy images without ground truth (real rainy photos)."""
+import os.path as osp
+from typing import Callable, Dict, List, Optional, Sequence, Union
+
+from mmengine.dataset import BaseDataset
+from mmengine.fileio import get_file_backend, list_from_file
+
+from mmderain.registry import DATASETS
+from mmderain.utils.path import IMG_EXTENSIONS, natural_sort_key
+
+IMG_SUFFIXES = tuple(ext[1:] for ext in IMG_EXTENSIONS)
+_MAX_LISTED = 10
+
+
+@DATASETS.register_module()
+class UnpairedImageDataset(BaseDataset):
+    """Rainy images of one folder, without clean targets.
+
+    For real rainy photos (e.g. the 147 internet images of SSID-KD or
+    Rain2Avoid's real sets), used by semi-/self-supervised training and
+    for visual inference. The image is the network input ``img``; there
+    is no ``gt``, so reference metrics (PSNR/SSIM) cannot be computed.
+
+    Files whose extension is in ``img_suffix`` (case-insensitive) are
+    listed in natural order of their path relative to the folder
+    (``2.jpg`` before ``10.jpg``), optionally recursively. With
+    ``ann_file``, each non-empty line holds one path relative to the
+    folder (lines starting with ``#`` are comments); the listed order is
+    kept and every file must exist.
+
+    Each data info holds ``img_path`` and ``key`` (the relative path
+    without extension, ``/``-separated).
+
+    Args:
+        data_root (str, optional): Root of ``data_prefix`` and ``ann_file``.
+            Defaults to None.
+        data_prefix (dict): Folder of the images, key ``img``, relative to
+            ``data_root``. Defaults to ``dict(img='')``.
+        pipeline (Sequence[dict | Callable]): Processing pipeline.
+            Defaults to ().
+        recursive (bool): Also list images of sub-folders. Defaults to
+            False.
+        img_suffix (str | Sequence[str]): Accepted extensions, with or
+            without the dot. Defaults to those of
+            :data:`mmderain.utils.path.IMG_EXTENSIONS`.
+        ann_file (str): Optional list of images. Defaults to ''.
+        metainfo (dict, optional): Meta information. Defaults to None.
+        test_mode (bool): Whether the dataset is used for testing.
+            Defaults to False.
+        backend_args (dict, optional): Arguments of the file backend.
+            Defaults to None.
+        **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset`.
+
+    Raises:
+        FileNotFoundError: If the folder is missing, holds no image, or a
+            file of ``ann_file`` does not exist (named in the message).
+
+    Examples:
+        >>> real = UnpairedImageDataset(data_root='data/real_internet')
+        >>> real[0]['img_path']  # without a pipeline: the data info
+        'data/real_internet/1.jpg'
+    """
+
+    METAINFO = dict(dataset_type='unpaired_image_dataset', task_name='derain')
+
+    def __init__(self,
+                 data_root: Optional[str] = None,
+                 data_prefix: Optional[Dict[str, str]] = None,
+                 pipeline: Sequence[Union[dict, Callable]] = (),
+                 recursive: bool = False,
+                 img_suffix: Union[str, Sequence[str]] = IMG_SUFFIXES,
+                 ann_file: str = '',
+                 metainfo: Optional[dict] = None,
+                 test_mode: bool = False,
+                 backend_args: Optional[dict] = None,
+                 **kwargs) -> None:
+        if data_prefix is None:
+            data_prefix = dict(img='')
+        if set(data_prefix) != {'img'}:
+            raise ValueError('data_prefix must have exactly the key "img", '
+                             f'got {data_prefix}')
+        if isinstance(img_suffix, str):
+            img_suffix = (img_suffix, )
+        self.img_suffix = tuple('.' + s.lower().lstrip('.')
+                                for s in img_suffix)
+        self.recursive = recursive
+        self.backend_args = backend_args
+        self.file_backend = get_file_backend(
+            uri=data_root or data_prefix['img'] or '.',
+            backend_args=backend_args)
+        super().__init__(
+            ann_file=ann_file,
+            metainfo=metainfo,
+            data_root=data_root or '',
+            data_prefix=dict(data_prefix),
+            pipeline=list(pipeline),
+            test_mode=test_mode,
+            **kwargs)
+
+    def _folder(self) -> str:
+        """The image folder (``data_root`` joined with ``data_prefix``)."""
+        return self.data_prefix['img'] or self.data_root or '.'
+
+    def load_data_list(self) -> List[dict]:
+        """List the images.
+
+        Returns:
+            list[dict]: Data infos with ``img_path`` and ``key``.
+        """
+        folder = self._folder()
+        if self.ann_file:
+            return self._load_from_ann(folder)
+        if not self.file_backend.isdir(folder):
+            raise FileNotFoundError(
+                f'Image folder not found: {folder}. Check data_root and '
+                'data_prefix.')
+        names = [
+            name for name in self.file_backend.list_dir_or_file(
+                folder, list_dir=False, recursive=self.recursive)
+            if osp.splitext(name)[1].lower() in self.img_suffix
+        ]
+        if not names:
+            raise FileNotFoundError(
+                f'No image with suffix {self.img_suffix} found in {folder}' +
+                ('' if self.recursive else ' (recursive=False)'))
+        return [
+            self._info(folder, name)
+            for name in sorted(names, key=natural_sort_key)
+        ]
+
+    def _info(self, folder: str, rel_path: str) -> dict:
+        """Data info of one image given by its path relative to folder."""
+        rel_path = rel_path.replace('\\', '/')
+        return dict(
+            img_path=self.file_backend.join_path(folder, rel_path),
+            key=osp.splitext(rel_path)[0])
+
+    def _load_from_ann(self, folder: str) -> List[dict]:
+        """Read the relative image paths of ``ann_file``."""
+        data_list, missing = [], []
+        for line_no, line in enumerate(
+                list_from_file(self.ann_file, backend_args=self.backend_args),
+                start=1):
+            fields = line.split()
+            if not fields or fields[0].startswith('#'):
+                continue
+            if len(fields) > 1:
+                raise ValueError(f'{self.ann_file}:{line_no}: expected one '
+                                 f'image path, got {line!r}')
+            info = self._info(folder, fields[0])
+            if not self.file_backend.isfile(info['img_path']):
+                missing.append(info['img_path'])
+            data_list.append(info)
+        if missing:
+            shown = ', '.join(missing[:_MAX_LISTED])
+            more = len(missing) - _MAX_LISTED
+            shown += f', ... ({more} more)' if more > 0 else ''
+            raise FileNotFoundError(
+                f'{len(missing)} file(s) listed in {self.ann_file} do not '
+                f'exist: {shown}')
+        if not data_list:
+            raise ValueError(f'Annotation file {self.ann_file} lists no image')
+        return data_list
