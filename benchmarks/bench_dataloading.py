@@ -6,8 +6,8 @@ LMDB layouts (not timed), then measures samples/s of a DataLoader with
 batch 16, 2 workers and random aligned 100x100 crops for
 
 (a) the PNG folder: ``PairedImageDataset`` + ``LoadImageFromFile``;
-(b) LMDB with PNG records: ``LmdbPairedDataset`` + ``LoadImageFromLmdb``;
-(c) LMDB with raw uint8 records.
+(b) the same dataset and pipeline with ``backend='lmdb'``, PNG records;
+(c) the same with raw uint8 records (no decoding).
 
 Example::
 
@@ -30,11 +30,8 @@ from mmengine.dataset import pseudo_collate  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from torch.utils.data import DataLoader, RandomSampler  # noqa: E402
 
-import mmderain.datasets  # noqa: E402,F401
-import mmderain.datasets.transforms.lmdb_loading  # noqa: E402,F401
 from mmderain.datasets import PairedImageDataset  # noqa: E402
-from mmderain.datasets.lmdb_paired_dataset import \
-    LmdbPairedDataset  # noqa: E402
+from mmderain.datasets.lmdb_backend import pack_dataset  # noqa: E402
 
 _TAIL = [
     dict(type='PairedRandomCrop', patch_size=100),
@@ -42,7 +39,10 @@ _TAIL = [
 ]
 
 
-def _folder_dataset(data_root: str) -> PairedImageDataset:
+def _dataset(data_root: str,
+             backend: str = 'disk',
+             lmdb_root: Optional[str] = None) -> PairedImageDataset:
+    """Rain100L-style pairs with the training pipeline, on a backend."""
     load = [
         dict(type='LoadImageFromFile', key=k, channel_order='rgb')
         for k in ('img', 'gt')
@@ -50,15 +50,9 @@ def _folder_dataset(data_root: str) -> PairedImageDataset:
     return PairedImageDataset(
         data_root=data_root,
         data_prefix=dict(img='rain', gt='norain'),
+        backend=backend,
+        lmdb_root=lmdb_root,
         pipeline=load + _TAIL)
-
-
-def _lmdb_dataset(root: str) -> LmdbPairedDataset:
-    load = [
-        dict(type='LoadImageFromLmdb', key=k, channel_order='rgb')
-        for k in ('img', 'gt')
-    ]
-    return LmdbPairedDataset(data_root=root, pipeline=load + _TAIL)
 
 
 def _measure(dataset, iters: int, warmup: int, batch_size: int,
@@ -106,28 +100,23 @@ def main(argv: Optional[List[str]] = None) -> dict:
             f'{args.data_root} has no rain/ folder (expected rain/ and '
             'norain/ with same-name images)')
     init_default_scope('mmderain')
-    pack = _load_pack_tool()
+    disk = _dataset(args.data_root)
+    infos = [disk.get_data_info(i) for i in range(len(disk))]
     results = {}
     with tempfile.TemporaryDirectory(prefix='bench_lmdb_') as tmp:
         roots = {}
         for fmt in ('png', 'raw'):
             roots[fmt] = osp.join(tmp, fmt)
             t0 = time.perf_counter()
-            pack.main([
-                '--img-dir',
-                osp.join(args.data_root, 'rain'), '--gt-dir',
-                osp.join(args.data_root, 'norain'), '--out', roots[fmt],
-                '--format', fmt, '--no-progress'
-            ])
+            pack_dataset(infos, roots[fmt], fmt=fmt, show_progress=False)
             print(f'packed {fmt} in {time.perf_counter() - t0:.1f}s '
                   f'({_du(roots[fmt]) / 2**20:.0f} MiB)')
         variants = [
-            ('folder', 'PNG folder (LoadImageFromFile)',
-             lambda: _folder_dataset(args.data_root)),
+            ('folder', 'PNG folder', lambda: disk),
             ('lmdb_png', 'LMDB, PNG records',
-             lambda: _lmdb_dataset(roots['png'])),
+             lambda: _dataset(args.data_root, 'lmdb', roots['png'])),
             ('lmdb_raw', 'LMDB, raw uint8 records',
-             lambda: _lmdb_dataset(roots['raw'])),
+             lambda: _dataset(args.data_root, 'lmdb', roots['raw'])),
         ]
         for name, _, build in variants:
             results[name] = _measure(build(), args.iters, args.warmup,
@@ -149,16 +138,6 @@ def _du(path: str) -> int:
     import os
     return sum(
         osp.getsize(osp.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
-
-
-def _load_pack_tool():
-    """Import ``tools/dataset_converters/pack_lmdb.py`` as a module."""
-    import importlib.util
-    path = osp.join(ROOT, 'tools', 'dataset_converters', 'pack_lmdb.py')
-    spec = importlib.util.spec_from_file_location('_pack_lmdb_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 if __name__ == '__main__':

@@ -8,7 +8,8 @@ from mmengine.dataset import BaseDataset
 from mmengine.fileio import get_file_backend, list_from_file
 
 from mmderain.registry import DATASETS
-from .paired_image_dataset import _listing
+from mmderain.utils.path import short_listing
+from .lmdb_backend import LmdbBackendMixin
 
 #: ``gt_rule`` deriving SPA-Data's clean path from a rainy path:
 #: ``real_world/000/000-0/000-0_1-1.png`` ->
@@ -18,7 +19,7 @@ SPA_GT_RULE = (r'^(.*?)real_world/(.+)_\d+-\d+(\.\w+)$',
 
 
 @DATASETS.register_module()
-class IndexFileDataset(BaseDataset):
+class IndexFileDataset(LmdbBackendMixin, BaseDataset):
     """Rainy/clean pairs listed line by line in a text file.
 
     Made for SPA-Data (Wang et al., "Spatial Attentive Single-Image
@@ -66,6 +67,11 @@ class IndexFileDataset(BaseDataset):
             Defaults to False.
         backend_args (dict, optional): Arguments of the file backend.
             Defaults to None.
+        backend (str): ``'disk'`` reads the image files; ``'lmdb'`` reads
+            the databases packed by ``tools/dataset_converters/pack_lmdb.py``
+            (nothing else in the config changes). Defaults to ``'disk'``.
+        lmdb_root (str, optional): Folder of the packed databases. Defaults
+            to ``<data_root>_lmdb``.
         **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset`.
 
     Raises:
@@ -92,6 +98,8 @@ class IndexFileDataset(BaseDataset):
                  metainfo: Optional[dict] = None,
                  test_mode: bool = False,
                  backend_args: Optional[dict] = None,
+                 backend: str = 'disk',
+                 lmdb_root: Optional[str] = None,
                  **kwargs) -> None:
         if not ann_file:
             raise ValueError('IndexFileDataset needs ann_file, the list of '
@@ -115,6 +123,7 @@ class IndexFileDataset(BaseDataset):
         self.backend_args = backend_args
         self.file_backend = get_file_backend(
             uri=data_root or ann_file, backend_args=backend_args)
+        self._init_backend(backend, lmdb_root, data_root)
         super().__init__(
             ann_file=ann_file,
             metainfo=metainfo,
@@ -151,7 +160,7 @@ class IndexFileDataset(BaseDataset):
                              f'does not apply to {img_rel}')
         return gt_rel
 
-    def load_data_list(self) -> List[dict]:
+    def load_disk_data_list(self) -> List[dict]:
         """Read the index file.
 
         Returns:
@@ -196,7 +205,7 @@ class IndexFileDataset(BaseDataset):
         if missing:
             raise FileNotFoundError(
                 f'{len(missing)} file(s) listed in {self.ann_file} do not '
-                f'exist: {_listing(missing)}')
+                f'exist: {short_listing(missing)}')
         if not data_list:
             raise ValueError(f'Index file {self.ann_file} lists no pair')
         return data_list

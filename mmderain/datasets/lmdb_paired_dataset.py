@@ -5,16 +5,8 @@ from typing import Callable, List, Optional, Sequence, Union
 
 from mmengine.dataset import BaseDataset
 
-from mmderain.datasets.lmdb_utils import read_meta_info
+from mmderain.datasets.lmdb_backend import lmdb_data_list
 from mmderain.registry import DATASETS
-
-_MAX_LISTED = 10
-
-
-def _listing(names: Sequence[str]) -> str:
-    shown = ', '.join(names[:_MAX_LISTED])
-    more = len(names) - _MAX_LISTED
-    return shown + (f', ... ({more} more)' if more > 0 else '')
 
 
 @DATASETS.register_module()
@@ -76,43 +68,10 @@ class LmdbPairedDataset(BaseDataset):
         Returns:
             list[dict]: The data infos.
         """
-        img_keys = read_meta_info(self.img_db)
-        gt_keys = read_meta_info(self.gt_db)
-        pairs = []
-        if self.pairs_file and osp.isfile(self.pairs_file):
-            with open(self.pairs_file, encoding='ascii') as f:
-                for line_no, line in enumerate(f, start=1):
-                    fields = line.split()
-                    if not fields or fields[0].startswith('#'):
-                        continue
-                    if len(fields) != 2:
-                        raise ValueError(
-                            f'{self.pairs_file}:{line_no}: expected '
-                            f'"img_key gt_key", got {line.strip()!r}')
-                    pairs.append(tuple(fields))
-        else:
-            pairs = [(k, k) for k in img_keys]
-        missing_img = [i for i, _ in pairs if i not in img_keys]
-        missing_gt = sorted({g for _, g in pairs if g not in gt_keys})
-        if missing_img or missing_gt:
-            msg = ['Keys missing from the LMDB databases:']
-            if missing_img:
-                msg.append(f'{len(missing_img)} in {self.img_db}: '
-                           f'{_listing(missing_img)}.')
-            if missing_gt:
-                msg.append(f'{len(missing_gt)} in {self.gt_db}: '
-                           f'{_listing(missing_gt)}.')
-            raise KeyError(' '.join(msg))
-        if not pairs:
-            raise ValueError(f'No pair found in {self.data_root}')
-        return [
-            dict(
-                key=img_key,
-                img_lmdb_key=img_key,
-                gt_lmdb_key=gt_key,
-                img_db_path=self.img_db,
-                gt_db_path=self.gt_db,
-                img_path=osp.join(self.img_db, img_key),
-                gt_path=osp.join(self.gt_db, gt_key))
-            for img_key, gt_key in pairs
-        ]
+        root = self.data_root
+        return lmdb_data_list(
+            root,
+            img_db=osp.relpath(self.img_db, root),
+            gt_db=osp.relpath(self.gt_db, root),
+            pairs_file=osp.relpath(self.pairs_file, root)
+            if self.pairs_file else None)

@@ -47,12 +47,13 @@ import lmdb
 import numpy as np
 from mmengine.utils import ProgressBar
 
+from mmderain.utils.path import short_listing
+
 FORMATS = ('png', 'raw')
 META_FILE = 'meta_info.txt'
 SIDECAR_FILE = 'mmderain_lmdb.json'
 SIDECAR_VERSION = 1
 MAX_KEY_BYTES = 511  # LMDB's default maximum key size
-_MAX_LISTED = 10
 _MAX_PENDING_BYTES = 256 * 1024**2
 _SAFETY = 1.5
 _MIN_MAP_SIZE = 16 * 1024**2
@@ -61,13 +62,6 @@ __all__ = [
     'FORMATS', 'LmdbImageReader', 'LmdbVerifyError', 'pack_lmdb',
     'read_lmdb_image', 'read_meta_info', 'verify_lmdb'
 ]
-
-
-def _listing(names: Sequence[str]) -> str:
-    """Format the first names of a list (and how many more) for messages."""
-    shown = ', '.join(repr(n) for n in names[:_MAX_LISTED])
-    more = len(names) - _MAX_LISTED
-    return shown + (f', ... ({more} more)' if more > 0 else '')
 
 
 def _check_keys(keys: Sequence[str]) -> None:
@@ -80,22 +74,22 @@ def _check_keys(keys: Sequence[str]) -> None:
     bad_type = [repr(k) for k in keys if not isinstance(k, str)]
     if bad_type:
         raise ValueError(f'{len(bad_type)} LMDB key(s) are not strings: '
-                         f'{_listing(bad_type)}')
+                         f'{short_listing(bad_type, quote=True)}')
     non_ascii = [k for k in keys if not k.isascii()]
     if non_ascii:
         raise ValueError(
             f'{len(non_ascii)} key(s) are not ASCII (LMDB keys are stored '
-            f'as ASCII; rename the files): {_listing(non_ascii)}')
+            'as ASCII; rename the files): ' +
+            short_listing(non_ascii, quote=True))
     malformed = [
-        k for k in keys
-        if not k or len(k.split()) != 1 or k != k.strip() or
-        len(k) > MAX_KEY_BYTES
+        k for k in keys if not k or len(k.split()) != 1 or k != k.strip()
+        or len(k) > MAX_KEY_BYTES
     ]
     if malformed:
         raise ValueError(
             f'{len(malformed)} key(s) are empty, contain whitespace (which '
             f'{META_FILE} cannot hold) or exceed {MAX_KEY_BYTES} bytes: '
-            f'{_listing(malformed)}')
+            f'{short_listing(malformed, quote=True)}')
     seen, dups = set(), []
     for k in keys:
         if k in seen and k not in dups:
@@ -104,7 +98,7 @@ def _check_keys(keys: Sequence[str]) -> None:
     if dups:
         raise ValueError(
             f'{len(dups)} duplicate key(s) (each key must be packed once): '
-            f'{_listing(dups)}')
+            f'{short_listing(dups, quote=True)}')
 
 
 def _read_source(path: str) -> np.ndarray:
@@ -129,9 +123,8 @@ def _encode(img: np.ndarray, fmt: str, compress_level: int,
     """Encode one HWC image as the value of an LMDB record."""
     if fmt == 'raw':
         if img.dtype != np.uint8:
-            raise ValueError(
-                f"fmt='raw' stores uint8 images only; {path} is "
-                f"{img.dtype}. Use fmt='png' for it.")
+            raise ValueError(f"fmt='raw' stores uint8 images only; {path} is "
+                             f"{img.dtype}. Use fmt='png' for it.")
         return np.ascontiguousarray(img).tobytes()
     ok, buf = cv2.imencode('.png', img,
                            [cv2.IMWRITE_PNG_COMPRESSION, compress_level])
@@ -142,8 +135,8 @@ def _encode(img: np.ndarray, fmt: str, compress_level: int,
 
 def _estimate_map_size(first_nbytes: int, count: int) -> int:
     """Initial map size: first record x count x safety factor."""
-    return max(_MIN_MAP_SIZE, int(first_nbytes * count * _SAFETY) + 4096 *
-               count)
+    return max(_MIN_MAP_SIZE,
+               int(first_nbytes * count * _SAFETY) + 4096 * count)
 
 
 def _write_batch(env: 'lmdb.Environment', batch: List[Tuple[bytes, bytes]],
@@ -221,8 +214,10 @@ def pack_lmdb(items: Iterable[Tuple[str, str]],
         os.makedirs(tmp_path)
         first = _read_source(items[0][1])
         first_buf = _encode(first, fmt, compress_level, items[0][1])
-        size = [int(map_size) if map_size else _estimate_map_size(
-            len(first_buf), len(items))]
+        size = [
+            int(map_size) if map_size else _estimate_map_size(
+                len(first_buf), len(items))
+        ]
         env = lmdb.open(tmp_path, map_size=size[0])
         meta_lines = []
         pending: List[Tuple[bytes, bytes]] = []
@@ -305,8 +300,7 @@ def read_meta_info(db_path: str) -> Dict[str, Tuple[int, int, int]]:
             if not fields:
                 continue
             try:
-                shape = tuple(
-                    int(v) for v in fields[1].strip('()').split(','))
+                shape = tuple(int(v) for v in fields[1].strip('()').split(','))
                 if len(shape) == 2:
                     shape = (*shape, 1)
                 if len(shape) != 3:
@@ -331,9 +325,9 @@ def _read_format(db_path: str) -> str:
     return fmt
 
 
-def _decode(buf: Optional[bytes], fmt: str,
-            shape: Optional[Tuple[int, int, int]], key: str,
-            where: str) -> np.ndarray:
+def _decode(buf: Optional[bytes], fmt: str, shape: Optional[Tuple[int, int,
+                                                                  int]],
+            key: str, where: str) -> np.ndarray:
     """Turn a stored value into an HWC array."""
     if buf is None:
         raise KeyError(f'Key {key!r} not found in LMDB {where}')
@@ -468,12 +462,11 @@ class LmdbImageReader:
         return f'{self.__class__.__name__}(db_path={self.db_path!r})'
 
 
-def read_lmdb_image(env_or_path: Union[str, 'lmdb.Environment',
-                                       LmdbImageReader],
-                    key: str,
-                    fmt: Optional[str] = None,
-                    shape: Optional[Tuple[int, int, int]] = None
-                    ) -> np.ndarray:
+def read_lmdb_image(
+        env_or_path: Union[str, 'lmdb.Environment', LmdbImageReader],
+        key: str,
+        fmt: Optional[str] = None,
+        shape: Optional[Tuple[int, int, int]] = None) -> np.ndarray:
     """Read one image of a database.
 
     Args:
@@ -521,8 +514,7 @@ class LmdbVerifyError(ValueError):
         self.report = report
 
 
-def _iter_items(items: Iterable[Tuple[str, str]]
-                ) -> Iterator[Tuple[str, str]]:
+def _iter_items(items: Iterable[Tuple[str, str]]) -> Iterator[Tuple[str, str]]:
     for key, path in items:
         yield key, str(path)
 
@@ -556,8 +548,7 @@ def verify_lmdb(items: Iterable[Tuple[str, str]],
     items = list(_iter_items(items))
     reader = LmdbImageReader(lmdb_path)
     report = dict(
-        checked=0, missing=[], mismatched=[], unreadable_sources=[],
-        extra=[])
+        checked=0, missing=[], mismatched=[], unreadable_sources=[], extra=[])
     bar = ProgressBar(len(items)) if show_progress else None
     try:
         for key, path in items:
@@ -596,16 +587,15 @@ def verify_lmdb(items: Iterable[Tuple[str, str]],
         parts = [f'LMDB {lmdb_path} does not match its sources:']
         if report['missing']:
             parts.append(f"{len(report['missing'])} missing key(s): "
-                         f"{_listing(report['missing'])}.")
+                         f"{short_listing(report['missing'], quote=True)}.")
         if report['mismatched']:
             shown = '; '.join(f'{k!r}: {r}'
-                              for k, r in report['mismatched'][:_MAX_LISTED])
+                              for k, r in report['mismatched'][:10])
             parts.append(
                 f"{len(report['mismatched'])} mismatched key(s): {shown}.")
         if report['unreadable_sources']:
-            shown = '; '.join(
-                f'{k!r}: {r}'
-                for k, _, r in report['unreadable_sources'][:_MAX_LISTED])
+            shown = '; '.join(f'{k!r}: {r}'
+                              for k, _, r in report['unreadable_sources'][:10])
             parts.append(f"{len(report['unreadable_sources'])} unreadable "
                          f'source(s): {shown}.')
         raise LmdbVerifyError(' '.join(parts), report)

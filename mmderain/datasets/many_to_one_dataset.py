@@ -9,15 +9,16 @@ from mmengine.dataset import BaseDataset
 from mmengine.fileio import get_file_backend
 
 from mmderain.registry import DATASETS
-from mmderain.utils.path import natural_sort_key
-from .paired_image_dataset import IMG_SUFFIXES, _listing
+from mmderain.utils.path import natural_sort_key, short_listing
+from .lmdb_backend import LmdbBackendMixin
+from .paired_image_dataset import IMG_SUFFIXES
 
 #: Default rainy-stem pattern of DDN/Rain1400: ``N_k`` -> clean ``N``.
 DDN_PATTERN = r'^(?P<stem>.+)_(\d+)$'
 
 
 @DATASETS.register_module()
-class ManyToOneDataset(BaseDataset):
+class ManyToOneDataset(LmdbBackendMixin, BaseDataset):
     """Rainy images rendered from a shared clean image (DDN/Rain1400).
 
     DDN (Fu et al., "Removing rain from single images via a deep detail
@@ -50,6 +51,11 @@ class ManyToOneDataset(BaseDataset):
             Defaults to False.
         backend_args (dict, optional): Arguments of the file backend.
             Defaults to None.
+        backend (str): ``'disk'`` reads the image files; ``'lmdb'`` reads
+            the databases packed by ``tools/dataset_converters/pack_lmdb.py``
+            (nothing else in the config changes). Defaults to ``'disk'``.
+        lmdb_root (str, optional): Folder of the packed databases. Defaults
+            to ``<data_root>_lmdb``.
         **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset`.
 
     Raises:
@@ -76,6 +82,8 @@ class ManyToOneDataset(BaseDataset):
                  metainfo: Optional[dict] = None,
                  test_mode: bool = False,
                  backend_args: Optional[dict] = None,
+                 backend: str = 'disk',
+                 lmdb_root: Optional[str] = None,
                  **kwargs) -> None:
         try:
             self.rain_regex = re.compile(rain_pattern)
@@ -100,6 +108,7 @@ class ManyToOneDataset(BaseDataset):
         self.backend_args = backend_args
         self.file_backend = get_file_backend(
             uri=data_root or data_prefix['img'], backend_args=backend_args)
+        self._init_backend(backend, lmdb_root, data_root)
         super().__init__(
             metainfo=metainfo,
             data_root=data_root or '',
@@ -140,7 +149,7 @@ class ManyToOneDataset(BaseDataset):
             return match.group('stem')
         return match.group(1)
 
-    def load_data_list(self) -> List[dict]:
+    def load_disk_data_list(self) -> List[dict]:
         """Match every rainy image with its clean image.
 
         Returns:
@@ -165,19 +174,19 @@ class ManyToOneDataset(BaseDataset):
         if unmatched:
             msg.append(f'{len(unmatched)} rainy file(s) in {img_dir} do not '
                        f'match rain_pattern {self.rain_pattern!r}: '
-                       f'{_listing(unmatched)}.')
+                       f'{short_listing(unmatched)}.')
         if missing:
             affected = [f for files in missing.values() for f in files]
             wanted = [f'{s}.*' for s in sorted(missing, key=natural_sort_key)]
             msg.append(f'{len(affected)} rainy file(s) in {img_dir} have no '
-                       f'clean image in {gt_dir}: {_listing(affected)} '
-                       f'(missing clean stems: {_listing(wanted)}).')
+                       f'clean image in {gt_dir}: {short_listing(affected)} '
+                       f'(missing clean stems: {short_listing(wanted)}).')
         used = {g for _, g in pairs}
         unused = sorted((clean[s] for s in clean if s not in used),
                         key=natural_sort_key)
         if unused and not self.allow_unused_gt:
             msg.append(f'{len(unused)} clean file(s) in {gt_dir} have no '
-                       f'rainy image in {img_dir}: {_listing(unused)} '
+                       f'rainy image in {img_dir}: {short_listing(unused)} '
                        '(allow_unused_gt=True accepts them).')
         if msg:
             raise ValueError(' '.join(msg))

@@ -7,23 +7,16 @@ from mmengine.dataset import BaseDataset
 from mmengine.fileio import get_file_backend, list_from_file
 
 from mmderain.registry import DATASETS
-from mmderain.utils.path import IMG_EXTENSIONS, natural_sort_key
+from mmderain.utils.path import IMG_EXTENSIONS, natural_sort_key, short_listing
+from .lmdb_backend import LmdbBackendMixin
 
 IMG_SUFFIXES = tuple(ext[1:] for ext in IMG_EXTENSIONS)
 LAYOUTS = ('auto', 'same_name', 'template', 'rain200')
 RAIN200_TMPL = '{}x2'
-_MAX_LISTED = 10
-
-
-def _listing(names: Sequence[str]) -> str:
-    """Format the first names of a list for an error message."""
-    shown = ', '.join(names[:_MAX_LISTED])
-    more = len(names) - _MAX_LISTED
-    return shown + (f', ... ({more} more)' if more > 0 else '')
 
 
 @DATASETS.register_module()
-class PairedImageDataset(BaseDataset):
+class PairedImageDataset(LmdbBackendMixin, BaseDataset):
     """Rainy/clean image pairs from two folders (or an annotation file).
 
     The rainy image of each pair is the network input ``img`` and the clean
@@ -79,6 +72,11 @@ class PairedImageDataset(BaseDataset):
             Defaults to False.
         backend_args (dict, optional): Arguments of the file backend.
             Defaults to None.
+        backend (str): ``'disk'`` reads the image files; ``'lmdb'`` reads
+            the databases packed by ``tools/dataset_converters/pack_lmdb.py``
+            (nothing else in the config changes). Defaults to ``'disk'``.
+        lmdb_root (str, optional): Folder of the packed databases. Defaults
+            to ``<data_root>_lmdb``.
         **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset`.
 
     Note:
@@ -109,6 +107,8 @@ class PairedImageDataset(BaseDataset):
                  metainfo: Optional[dict] = None,
                  test_mode: bool = False,
                  backend_args: Optional[dict] = None,
+                 backend: str = 'disk',
+                 lmdb_root: Optional[str] = None,
                  **kwargs) -> None:
         if layout not in LAYOUTS:
             raise ValueError(
@@ -138,6 +138,7 @@ class PairedImageDataset(BaseDataset):
         self.backend_args = backend_args
         self.file_backend = get_file_backend(
             uri=data_root or data_prefix['img'], backend_args=backend_args)
+        self._init_backend(backend, lmdb_root, data_root)
         super().__init__(
             ann_file=ann_file,
             metainfo=metainfo,
@@ -148,7 +149,7 @@ class PairedImageDataset(BaseDataset):
             **kwargs)
 
     # ------------------------------------------------------------ listing
-    def load_data_list(self) -> List[dict]:
+    def load_disk_data_list(self) -> List[dict]:
         """Match rainy and clean files.
 
         Returns:
@@ -176,11 +177,11 @@ class PairedImageDataset(BaseDataset):
             if unmatched_img:
                 names = sorted(unmatched_img, key=natural_sort_key)
                 msg.append(f'{len(names)} rainy file(s) without a clean '
-                           f'partner: {_listing(names)}.')
+                           f'partner: {short_listing(names)}.')
             if unmatched_gt:
                 names = sorted(unmatched_gt, key=natural_sort_key)
                 msg.append(f'{len(names)} clean file(s) without a rainy '
-                           f'partner: {_listing(names)}.')
+                           f'partner: {short_listing(names)}.')
             raise ValueError(' '.join(msg))
 
         data_list = []
@@ -269,7 +270,7 @@ class PairedImageDataset(BaseDataset):
         if missing:
             raise FileNotFoundError(
                 f'{len(missing)} file(s) listed in {self.ann_file} do not '
-                f'exist: {_listing(missing)}')
+                f'exist: {short_listing(missing)}')
         if not data_list:
             raise ValueError(f'Annotation file {self.ann_file} lists no pair')
         return data_list

@@ -7,13 +7,14 @@ from mmengine.dataset import BaseDataset
 from mmengine.fileio import get_file_backend
 
 from mmderain.registry import DATASETS
-from mmderain.utils.path import natural_sort_key
-from .paired_image_dataset import IMG_SUFFIXES, _listing
+from mmderain.utils.path import natural_sort_key, short_listing
+from .lmdb_backend import LmdbBackendMixin
+from .paired_image_dataset import IMG_SUFFIXES
 from .transforms.side_by_side import SIDE_BY_SIDE_ORDERS, check_order
 
 
 @DATASETS.register_module()
-class SideBySideDataset(BaseDataset):
+class SideBySideDataset(LmdbBackendMixin, BaseDataset):
     """Images that hold the rainy and the clean view side by side.
 
     Rain800 (ID-CGAN, Zhang et al. 2017; 700 training and 100 ``test_syn``
@@ -51,6 +52,11 @@ class SideBySideDataset(BaseDataset):
             Defaults to False.
         backend_args (dict, optional): Arguments of the file backend.
             Defaults to None.
+        backend (str): ``'disk'`` reads the image files; ``'lmdb'`` reads
+            the databases packed by ``tools/dataset_converters/pack_lmdb.py``
+            (nothing else in the config changes). Defaults to ``'disk'``.
+        lmdb_root (str, optional): Folder of the packed databases. Defaults
+            to ``<data_root>_lmdb``.
         **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset`.
 
     Raises:
@@ -77,6 +83,8 @@ class SideBySideDataset(BaseDataset):
                  metainfo: Optional[dict] = None,
                  test_mode: bool = False,
                  backend_args: Optional[dict] = None,
+                 backend: str = 'disk',
+                 lmdb_root: Optional[str] = None,
                  **kwargs) -> None:
         if order is None:
             raise ValueError(
@@ -101,6 +109,7 @@ class SideBySideDataset(BaseDataset):
         self.file_backend = get_file_backend(
             uri=data_root or data_prefix['img'] or '.',
             backend_args=backend_args)
+        self._init_backend(backend, lmdb_root, data_root)
         super().__init__(
             metainfo=metainfo,
             data_root=data_root or '',
@@ -109,7 +118,11 @@ class SideBySideDataset(BaseDataset):
             test_mode=test_mode,
             **kwargs)
 
-    def load_data_list(self) -> List[dict]:
+    def lmdb_extra_info(self) -> dict:
+        """The half order, which LMDB mode must keep with every sample."""
+        return dict(side_by_side=dict(order=self.order))
+
+    def load_disk_data_list(self) -> List[dict]:
         """List the combined files.
 
         Returns:
@@ -139,7 +152,7 @@ class SideBySideDataset(BaseDataset):
             keys[key] = name
         if clashes:
             raise ValueError(f'Files with the same stem in {folder}: '
-                             f'{_listing(clashes)}')
+                             f'{short_listing(clashes)}')
         return [
             dict(
                 img_path=self.file_backend.join_path(folder, name),

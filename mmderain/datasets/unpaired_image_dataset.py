@@ -8,13 +8,14 @@ from mmengine.fileio import get_file_backend, list_from_file
 
 from mmderain.registry import DATASETS
 from mmderain.utils.path import IMG_EXTENSIONS, natural_sort_key
+from .lmdb_backend import LmdbBackendMixin
 
 IMG_SUFFIXES = tuple(ext[1:] for ext in IMG_EXTENSIONS)
 _MAX_LISTED = 10
 
 
 @DATASETS.register_module()
-class UnpairedImageDataset(BaseDataset):
+class UnpairedImageDataset(LmdbBackendMixin, BaseDataset):
     """Rainy images of one folder, without clean targets.
 
     For real rainy photos (e.g. the 147 internet images of SSID-KD or
@@ -50,6 +51,11 @@ class UnpairedImageDataset(BaseDataset):
             Defaults to False.
         backend_args (dict, optional): Arguments of the file backend.
             Defaults to None.
+        backend (str): ``'disk'`` reads the image files; ``'lmdb'`` reads
+            the databases packed by ``tools/dataset_converters/pack_lmdb.py``
+            (nothing else in the config changes). Defaults to ``'disk'``.
+        lmdb_root (str, optional): Folder of the packed databases. Defaults
+            to ``<data_root>_lmdb``.
         **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset`.
 
     Raises:
@@ -74,6 +80,8 @@ class UnpairedImageDataset(BaseDataset):
                  metainfo: Optional[dict] = None,
                  test_mode: bool = False,
                  backend_args: Optional[dict] = None,
+                 backend: str = 'disk',
+                 lmdb_root: Optional[str] = None,
                  **kwargs) -> None:
         if data_prefix is None:
             data_prefix = dict(img='')
@@ -89,6 +97,7 @@ class UnpairedImageDataset(BaseDataset):
         self.file_backend = get_file_backend(
             uri=data_root or data_prefix['img'] or '.',
             backend_args=backend_args)
+        self._init_backend(backend, lmdb_root, data_root)
         super().__init__(
             ann_file=ann_file,
             metainfo=metainfo,
@@ -102,7 +111,7 @@ class UnpairedImageDataset(BaseDataset):
         """The image folder (``data_root`` joined with ``data_prefix``)."""
         return self.data_prefix['img'] or self.data_root or '.'
 
-    def load_data_list(self) -> List[dict]:
+    def load_disk_data_list(self) -> List[dict]:
         """List the images.
 
         Returns:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
+from mmderain.datasets.lmdb_backend import plan_pack
 from mmderain.datasets.lmdb_utils import LmdbImageReader
 from tests._helpers import run_tool, tiny_prenet_cfg, write_pairs
 
@@ -78,18 +79,17 @@ def test_pack_from_dirs(tmp_path):
 
 def test_many_rainy_per_clean(tmp_path):
     """DDN-like: each clean image is packed once, pairs.txt maps them."""
-    tool = _load()
     infos = [
         dict(img_path=f'/r/{g}_{j}.png', gt_path=f'/c/{g}.png', key=g)
         for g in ('a', 'b') for j in (1, 2)
     ]
-    img_items, gt_items, pairs = tool.plan(infos)
+    img_items, gt_items, pairs = plan_pack(infos)
     assert [k for k, _ in img_items] == ['a_1', 'a_2', 'b_1', 'b_2']
     assert gt_items == [('a', '/c/a.png'), ('b', '/c/b.png')]
     assert pairs[1] == ('a_2', 'a')
     infos[1]['gt_path'] = '/c/other.png'
     with pytest.raises(ValueError, match='different files'):
-        tool.plan(infos)
+        plan_pack(infos)
 
 
 def test_errors(tmp_path):
@@ -110,13 +110,3 @@ def test_errors(tmp_path):
             osp.join(data, 'norain'), '--out', str(tmp_path / 'o')
         ])
     assert sorted(os.listdir(tmp_path)) == ['data']
-
-
-def _load():
-    import importlib.util
-    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    spec = importlib.util.spec_from_file_location(
-        '_pack_tool', osp.join(root, 'tools', TOOL))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module

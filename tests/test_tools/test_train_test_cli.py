@@ -61,7 +61,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def test_dist_train_and_test_one_cpu_process(tmp_path):
+def test_dist_train_lmdb_and_test_one_cpu_process(tmp_path):
     cfg = _config_file(tmp_path, name='dist')
     work = str(tmp_path / 'work')
     env = dict(
@@ -70,16 +70,28 @@ def test_dist_train_and_test_one_cpu_process(tmp_path):
         PORT=str(_free_port()),
         CUDA_VISIBLE_DEVICES='',
         OMP_NUM_THREADS='1')
-    proc = subprocess.run(
-        ['bash', 'tools/dist_train.sh', cfg, '1', '--work-dir', work],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300)
+    # training reads the LMDB pack (per-process readers under DDP)
+    from mmderain.datasets import PairedImageDataset
+    from mmderain.datasets.lmdb_backend import pack_dataset
+    data = str(tmp_path / 'data')
+    disk = PairedImageDataset(data_root=data)
+    pack_dataset([disk.get_data_info(i) for i in range(len(disk))],
+                 data + '_lmdb',
+                 show_progress=False)
+    proc = subprocess.run([
+        'bash', 'tools/dist_train.sh', cfg, '1', '--work-dir', work,
+        '--cfg-options', 'train_dataloader.dataset.backend=lmdb'
+    ],
+                          cwd=ROOT,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert osp.isfile(osp.join(work, 'iter_2.pth'))
     assert 'Distributed launcher: pytorch' in proc.stdout + proc.stderr
+    with open(osp.join(work, 'dist.py')) as f:  # the config that ran
+        assert "backend='lmdb'" in f.read()
 
     out = str(tmp_path / 'metrics.json')
     proc = subprocess.run([

@@ -1,47 +1,47 @@
 # Copyright (c) mmderain contributors. All rights reserved.
-"""Pack a paired deraining dataset into two LMDB databases.
+"""Pack a deraining dataset into LMDB.
 
-Output layout (read by ``LmdbPairedDataset`` + ``LoadImageFromLmdb``)::
+Output layout (read by any mmderain dataset with ``backend='lmdb'``)::
 
     <out>/img.lmdb    # rainy images
     <out>/gt.lmdb     # clean images, each unique clean image once
-    <out>/pairs.txt   # "img_key gt_key" per sample (written last)
+    <out>/pairs.txt   # "img_key [gt_key]" per sample
 
-Keys are the sample ``key`` of ``PairedImageDataset`` (the clean stem), so
-rainy and clean share keys. When several rainy images share one clean
-image (e.g. DDN, an annotation file), rainy keys are the rainy file stems
-instead. ``<out>`` is written to a temporary folder and renamed when
-complete.
+``<out>`` defaults to ``<data_root>_lmdb``, where datasets look for it, so
+after packing a config switches with one field, e.g.
+``--cfg-options train_dataloader.dataset.dataset.backend=lmdb``. The
+folder is written under a temporary name and renamed when complete. The
+logic lives in :mod:`mmderain.datasets.lmdb_backend`.
 
 Examples::
 
     # from a config (train_dataloader.dataset, RepeatDataset unwrapped)
     python tools/dataset_converters/pack_lmdb.py \\
-        configs/prenet/prenet_t6_b18-p100-100e_rain100l.py \\
-        --split train --out data/rain100l/train_lmdb --format raw --verify
+        configs/prenet/prenet_t6_b18-p100-100e_rain100l.py --split train \\
+        --format raw --verify           # -> data/rain100l/train_lmdb
     # from two folders of same-name images
     python tools/dataset_converters/pack_lmdb.py --img-dir rain \\
         --gt-dir norain --out out_lmdb
     # check an existing pack against its sources
     python tools/dataset_converters/pack_lmdb.py CONFIG --split train \\
-        --out data/rain100l/train_lmdb --verify-only
+        --verify-only
 """
 import argparse
-import os
 import os.path as osp
-import shutil
 import sys
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from mmderain.datasets.lmdb_utils import (FORMATS, LmdbVerifyError,  # noqa
-                                          pack_lmdb, verify_lmdb)
+from mmderain.datasets.lmdb_backend import LmdbBackendMixin  # noqa: E402
+from mmderain.datasets.lmdb_backend import default_lmdb_root  # noqa: E402
+from mmderain.datasets.lmdb_backend import pack_dataset  # noqa: E402
+from mmderain.datasets.lmdb_backend import verify_dataset  # noqa: E402
+from mmderain.datasets.lmdb_utils import FORMATS  # noqa: E402
 
 SPLITS = ('train', 'val', 'test')
-PAIRS_FILE = 'pairs.txt'
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -59,7 +59,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--img-dir', help='folder of rainy images')
     parser.add_argument(
         '--gt-dir', help='folder of clean images with the same names')
-    parser.add_argument('--out', required=True, help='output folder')
+    parser.add_argument(
+        '--out',
+        help='output folder (default: the dataset\'s lmdb_root, i.e. '
+        '<data_root>_lmdb; required with --img-dir)')
     parser.add_argument(
         '--format', default='png', choices=FORMATS, help='record format')
     parser.add_argument(
@@ -75,11 +78,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--no-progress', action='store_true', help='hide progress bars')
     args = parser.parse_args(argv)
-    if (args.config is None) == (args.img_dir is None and
-                                 args.gt_dir is None):
+    if (args.config is None) == (args.img_dir is None and args.gt_dir is None):
         parser.error('give either CONFIG or --img-dir and --gt-dir')
     if args.config is None and (args.img_dir is None or args.gt_dir is None):
         parser.error('--img-dir and --gt-dir go together')
+    if args.config is None and args.out is None:
+        parser.error('--out is required with --img-dir/--gt-dir')
     return args
 
 
@@ -106,7 +110,13 @@ def _dataset_from_config(config: str, split: str):
     ds_cfg['pipeline'] = []  # only the data list is needed
     ds_cfg['lazy_init'] = False
     init_default_scope(cfg.get('default_scope', 'mmderain'))
-    return DATASETS.build(ds_cfg)
+    if not issubclass(DATASETS.get(ds_cfg['type']), LmdbBackendMixin):
+        raise TypeError(f"{ds_cfg['type']} has no LMDB backend to pack for")
+    # list the source files even if the config already reads from LMDB
+    ds_cfg['backend'] = 'disk'
+    dataset = DATASETS.build(ds_cfg)
+    dataset.lmdb_root = ds_cfg.get('lmdb_root')
+    return dataset
 
 
 def _data_list_from_dirs(img_dir: str, gt_dir: str) -> List[dict]:
@@ -123,61 +133,6 @@ def _data_list_from_dirs(img_dir: str, gt_dir: str) -> List[dict]:
     return [ds.get_data_info(i) for i in range(len(ds))]
 
 
-def plan(data_list: List[dict]
-         ) -> Tuple[List[Tuple[str, str]], List[Tuple[str, str]],
-                    List[Tuple[str, str]]]:
-    """Keys of both databases from ``img_path``/``gt_path``/``key`` infos.
-
-    Args:
-        data_list (list[dict]): Data infos.
-
-    Returns:
-        tuple: ``img_items`` and ``gt_items`` (``(key, path)`` lists) and
-        ``pairs`` (``(img_key, gt_key)`` per sample).
-
-    Raises:
-        ValueError: If keys cannot be made unique or one clean key names
-            two different files.
-    """
-    missing = [
-        i for i, info in enumerate(data_list)
-        if not {'img_path', 'gt_path', 'key'} <= set(info)
-    ]
-    if missing:
-        raise ValueError(f'Data infos {missing[:10]} lack img_path, gt_path '
-                         'or key (is this a paired dataset?)')
-    keys = [str(info['key']) for info in data_list]
-    if len(set(keys)) == len(keys):
-        img_keys = keys
-    else:  # several rainy images per clean image
-        img_keys = [
-            osp.splitext(osp.basename(str(info['img_path'])))[0]
-            for info in data_list
-        ]
-        if len(set(img_keys)) != len(img_keys):
-            dup = sorted({k for k in img_keys if img_keys.count(k) > 1})
-            raise ValueError(
-                'Sample keys repeat and so do rainy file stems; cannot key '
-                f'the rainy database uniquely: {dup[:10]}')
-    gt_items, gt_seen = [], {}
-    conflicts = []
-    for info, key in zip(data_list, keys):
-        path = str(info['gt_path'])
-        if key in gt_seen:
-            if gt_seen[key] != path:
-                conflicts.append(f'{key}: {gt_seen[key]} vs {path}')
-            continue
-        gt_seen[key] = path
-        gt_items.append((key, path))
-    if conflicts:
-        raise ValueError('One clean key names different files: ' +
-                         '; '.join(conflicts[:10]))
-    img_items = [(k, str(info['img_path']))
-                 for k, info in zip(img_keys, data_list)]
-    pairs = list(zip(img_keys, keys))
-    return img_items, gt_items, pairs
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the tool.
 
@@ -188,59 +143,26 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.config:
         ds = _dataset_from_config(args.config, args.split)
         data_list = [dict(ds.get_data_info(i)) for i in range(len(ds))]
+        out = args.out or ds.lmdb_root or default_lmdb_root(ds.data_root)
     else:
         data_list = _data_list_from_dirs(args.img_dir, args.gt_dir)
-    if not data_list:
-        raise ValueError('The dataset is empty; nothing to pack')
-    img_items, gt_items, pairs = plan(data_list)
-    out = osp.abspath(args.out)
+        out = args.out
     show = not args.no_progress
-
     if not args.verify_only:
-        if osp.lexists(out) and not args.overwrite:
-            raise FileExistsError(
-                f'{out} already exists; pass --overwrite to replace it')
-        tmp = f'{out}.tmp-{os.getpid()}'
-        shutil.rmtree(tmp, ignore_errors=True)
-        try:
-            os.makedirs(tmp)
-            for name, items in (('img', img_items), ('gt', gt_items)):
-                print(f'Packing {len(items)} {name} images ({args.format}) '
-                      f'into {osp.join(out, name + ".lmdb")}')
-                pack_lmdb(
-                    items,
-                    osp.join(tmp, f'{name}.lmdb'),
-                    fmt=args.format,
-                    compress_level=args.compress_level,
-                    show_progress=show)
-            with open(osp.join(tmp, PAIRS_FILE), 'w') as f:
-                f.writelines(f'{i} {g}\n' for i, g in pairs)
-            if osp.lexists(out):
-                old = f'{out}.old-{os.getpid()}'
-                os.rename(out, old)
-                os.rename(tmp, out)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.rename(tmp, out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        print(f'Wrote {out}: {len(img_items)} rainy, {len(gt_items)} clean '
-              f'images, {len(pairs)} pairs')
-
+        img_items, gt_items, pairs = pack_dataset(
+            data_list,
+            out,
+            fmt=args.format,
+            compress_level=args.compress_level,
+            overwrite=args.overwrite,
+            show_progress=show)
+        print(f'Wrote {osp.abspath(out)}: {len(img_items)} rainy, '
+              f'{len(gt_items)} clean images, {len(pairs)} samples')
     if args.verify or args.verify_only:
-        if not osp.isdir(out):
-            raise FileNotFoundError(f'Nothing to verify: {out} not found')
-        failed = False
-        for name, items in (('img', img_items), ('gt', gt_items)):
-            db = osp.join(out, f'{name}.lmdb')
-            try:
-                report = verify_lmdb(items, db, show_progress=show)
-                print(f'Verified {db}: {report["checked"]} images OK')
-            except LmdbVerifyError as err:
-                print(f'Verification FAILED: {err}', file=sys.stderr)
-                failed = True
-        if failed:
+        failures = verify_dataset(data_list, out, show_progress=show)
+        for failure in failures:
+            print(f'Verification FAILED: {failure}', file=sys.stderr)
+        if failures:
             return 1
     return 0
 

@@ -95,10 +95,9 @@ class LoadImageFromLmdb(BaseTransform):
         if lmdb_key is None:
             path = results.get(f'{self.key}_path')
             if path is None:
-                raise KeyError(
-                    f'LoadImageFromLmdb(key={self.key!r}) needs '
-                    f'results[{self.key + "_lmdb_key"!r}] or '
-                    f'results[{self.key + "_path"!r}]')
+                raise KeyError(f'LoadImageFromLmdb(key={self.key!r}) needs '
+                               f'results[{self.key + "_lmdb_key"!r}] or '
+                               f'results[{self.key + "_path"!r}]')
             lmdb_key = osp.splitext(osp.basename(str(path)))[0]
         img = self._reader(db_path).get(lmdb_key)
         img = self._convert(img)

@@ -6,6 +6,7 @@ import numpy as np
 
 from mmderain.registry import TRANSFORMS
 from mmderain.utils.imports import quiet_mmagic_import
+from .lmdb_loading import LoadImageFromLmdb
 
 with quiet_mmagic_import():
     from mmagic.datasets.transforms import LoadImageFromFile as _MMagicLoad
@@ -41,6 +42,34 @@ class LoadImageFromFile(_MMagicLoad):
     - [KEY]_color_type
     - ori_[KEY] (with ``save_original_img=True``)
     """
+
+    def transform(self, results: dict) -> dict:
+        """Load the image of ``self.key`` from its file or LMDB record.
+
+        Samples of a dataset in LMDB mode (``backend='lmdb'``) carry
+        ``[KEY]_db_path``/``[KEY]_lmdb_key``; they are read with
+        :class:`LoadImageFromLmdb` and the same options, so a pipeline works
+        unchanged for both backends.
+
+        Args:
+            results (dict): Result dict of the dataset.
+
+        Returns:
+            dict: ``results`` with the image and its meta information.
+        """
+        if results.get(f'{self.key}_db_path') is None:
+            return super().transform(results)
+        if self.to_y_channel or self.save_original_img:
+            raise ValueError(
+                f'LoadImageFromFile(key={self.key!r}): to_y_channel and '
+                'save_original_img are not supported for LMDB samples')
+        if getattr(self, '_lmdb_loader', None) is None:
+            self._lmdb_loader = LoadImageFromLmdb(
+                key=self.key,
+                color_type=self.color_type,
+                channel_order=self.channel_order,
+                to_float32=self.to_float32)
+        return self._lmdb_loader.transform(results)
 
     def _load_image(self, filename: str) -> np.ndarray:
         """Read and decode one image.
