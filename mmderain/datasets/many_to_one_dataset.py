@@ -1,6 +1,5 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """Dataset where several rainy images share one clean image (DDN)."""
-import os.path as osp
 import re
 from collections import defaultdict
 from typing import Callable, Dict, List, Optional, Sequence, Union
@@ -10,6 +9,7 @@ from mmengine.fileio import get_file_backend
 
 from mmderain.registry import DATASETS
 from mmderain.utils.path import natural_sort_key, short_listing
+from .folder_utils import normalize_suffixes, scan_stems
 from .lmdb_backend import LmdbBackendMixin
 from .paired_image_dataset import IMG_SUFFIXES
 
@@ -99,12 +99,9 @@ class ManyToOneDataset(LmdbBackendMixin, BaseDataset):
         if set(data_prefix) != {'img', 'gt'}:
             raise ValueError('data_prefix must have exactly the keys "img" '
                              f'(rainy) and "gt" (clean), got {data_prefix}')
-        if isinstance(img_suffix, str):
-            img_suffix = (img_suffix, )
         self.rain_pattern = rain_pattern
         self.allow_unused_gt = allow_unused_gt
-        self.img_suffix = tuple('.' + s.lower().lstrip('.')
-                                for s in img_suffix)
+        self.img_suffix = normalize_suffixes(img_suffix)
         self.backend_args = backend_args
         self.file_backend = get_file_backend(
             uri=data_root or data_prefix['img'], backend_args=backend_args)
@@ -119,26 +116,10 @@ class ManyToOneDataset(LmdbBackendMixin, BaseDataset):
 
     def _scan(self, folder: str) -> Dict[str, str]:
         """Map stem -> file name for the images of ``folder``."""
-        if not self.file_backend.isdir(folder):
-            raise FileNotFoundError(
-                f'Image folder not found: {folder}. Check data_root and '
-                "data_prefix (DDN: dict(img='rainy_image', "
-                "gt='ground_truth')).")
-        stems: Dict[str, str] = {}
-        for name in self.file_backend.list_dir_or_file(
-                folder, list_dir=False, recursive=False):
-            stem, ext = osp.splitext(name)
-            if ext.lower() not in self.img_suffix:
-                continue
-            if stem in stems:
-                raise ValueError(f'Ambiguous pairing in {folder}: '
-                                 f'{stems[stem]} and {name} have the same '
-                                 'stem.')
-            stems[stem] = name
-        if not stems:
-            raise FileNotFoundError(
-                f'No image with suffix {self.img_suffix} found in {folder}')
-        return stems
+        return scan_stems(
+            self.file_backend, folder, self.img_suffix,
+            "Check data_root and data_prefix (DDN: "
+            "dict(img='rainy_image', gt='ground_truth')).")
 
     def _clean_stem(self, rain_stem: str) -> Optional[str]:
         """The clean stem of a rainy stem, None if it does not match."""

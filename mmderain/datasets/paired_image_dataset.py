@@ -8,6 +8,7 @@ from mmengine.fileio import get_file_backend, list_from_file
 
 from mmderain.registry import DATASETS
 from mmderain.utils.path import IMG_EXTENSIONS, natural_sort_key, short_listing
+from .folder_utils import normalize_suffixes, scan_stems
 from .lmdb_backend import LmdbBackendMixin
 
 IMG_SUFFIXES = tuple(ext[1:] for ext in IMG_EXTENSIONS)
@@ -129,10 +130,7 @@ class PairedImageDataset(LmdbBackendMixin, BaseDataset):
         if set(data_prefix) != {'img', 'gt'}:
             raise ValueError('data_prefix must have exactly the keys "img" '
                              f'(rainy) and "gt" (clean), got {data_prefix}')
-        if isinstance(img_suffix, str):
-            img_suffix = (img_suffix, )
-        self.img_suffix = tuple('.' + s.lower().lstrip('.')
-                                for s in img_suffix)
+        self.img_suffix = normalize_suffixes(img_suffix)
         self.layout = layout
         self.img_name_tmpl = img_name_tmpl
         self.backend_args = backend_args
@@ -199,26 +197,10 @@ class PairedImageDataset(LmdbBackendMixin, BaseDataset):
 
     def _scan(self, folder: str) -> Dict[str, str]:
         """Map stem -> file name for the images of ``folder``."""
-        if not self.file_backend.isdir(folder):
-            raise FileNotFoundError(
-                f'Image folder not found: {folder}. Check data_root and '
-                "data_prefix (Rain100L: dict(img='rain', gt='norain'), "
-                "Rain13K: dict(img='input', gt='target')).")
-        stems: Dict[str, str] = {}
-        for name in self.file_backend.list_dir_or_file(
-                folder, list_dir=False, recursive=False):
-            stem, ext = osp.splitext(name)
-            if ext.lower() not in self.img_suffix:
-                continue
-            if stem in stems:
-                raise ValueError(
-                    f'Ambiguous pairing in {folder}: {stems[stem]} and '
-                    f'{name} have the same stem.')
-            stems[stem] = name
-        if not stems:
-            raise FileNotFoundError(
-                f'No image with suffix {self.img_suffix} found in {folder}')
-        return stems
+        return scan_stems(
+            self.file_backend, folder, self.img_suffix,
+            "Check data_root and data_prefix (Rain100L: dict(img='rain', "
+            "gt='norain'), Rain13K: dict(img='input', gt='target')).")
 
     @staticmethod
     def _detect_tmpl(rainy: List[str], clean: List[str]) -> str:

@@ -8,6 +8,7 @@ from mmengine.fileio import get_file_backend
 
 from mmderain.registry import DATASETS
 from mmderain.utils.path import natural_sort_key, short_listing
+from .folder_utils import normalize_suffixes
 from .lmdb_backend import LmdbBackendMixin
 from .paired_image_dataset import IMG_SUFFIXES
 from .transforms.side_by_side import SIDE_BY_SIDE_ORDERS, check_order
@@ -99,12 +100,9 @@ class SideBySideDataset(LmdbBackendMixin, BaseDataset):
             raise ValueError('data_prefix of SideBySideDataset must have '
                              'exactly the key "img" (the folder of the '
                              f'combined files), got {data_prefix}')
-        if isinstance(img_suffix, str):
-            img_suffix = (img_suffix, )
         self.order = order
         self.recursive = recursive
-        self.img_suffix = tuple('.' + s.lower().lstrip('.')
-                                for s in img_suffix)
+        self.img_suffix = normalize_suffixes(img_suffix)
         self.backend_args = backend_args
         self.file_backend = get_file_backend(
             uri=data_root or data_prefix['img'] or '.',

@@ -8,6 +8,7 @@ from mmengine.fileio import get_file_backend, list_from_file
 
 from mmderain.registry import DATASETS
 from mmderain.utils.path import IMG_EXTENSIONS, natural_sort_key
+from .folder_utils import normalize_suffixes
 from .lmdb_backend import LmdbBackendMixin
 
 IMG_SUFFIXES = tuple(ext[1:] for ext in IMG_EXTENSIONS)
@@ -88,10 +89,7 @@ class UnpairedImageDataset(LmdbBackendMixin, BaseDataset):
         if set(data_prefix) != {'img'}:
             raise ValueError('data_prefix must have exactly the key "img", '
                              f'got {data_prefix}')
-        if isinstance(img_suffix, str):
-            img_suffix = (img_suffix, )
-        self.img_suffix = tuple('.' + s.lower().lstrip('.')
-                                for s in img_suffix)
+        self.img_suffix = normalize_suffixes(img_suffix)
         self.recursive = recursive
         self.backend_args = backend_args
         self.file_backend = get_file_backend(
