@@ -5,7 +5,7 @@ import re
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from mmengine.dataset import BaseDataset
-from mmengine.fileio import get_file_backend, list_from_file
+from mmengine.fileio import list_from_file
 
 from mmderain.registry import DATASETS
 from mmderain.utils.path import short_listing
@@ -120,10 +120,14 @@ class IndexFileDataset(LmdbBackendMixin, BaseDataset):
                 raise ValueError(
                     f'Invalid gt_rule pattern {gt_rule[0]!r}: {err}') from err
         self.check_files = check_files
-        self.backend_args = backend_args
-        self.file_backend = get_file_backend(
-            uri=data_root or ann_file, backend_args=backend_args)
-        self._init_backend(backend, lmdb_root, data_root)
+        self._init_storage(
+            data_root,
+            data_prefix,
+            tuple(data_prefix),
+            backend_args,
+            backend,
+            lmdb_root,
+            uri=data_root or ann_file)
         super().__init__(
             ann_file=ann_file,
             metainfo=metainfo,

@@ -20,6 +20,8 @@ import os.path as osp
 import shutil
 from typing import List, Optional
 
+from mmengine.fileio import get_file_backend
+
 from mmderain.utils.path import short_listing
 from .lmdb_utils import LmdbVerifyError, pack_lmdb, read_meta_info, verify_lmdb
 
@@ -135,9 +137,43 @@ class LmdbBackendMixin:
 
     The dataset implements ``load_disk_data_list()`` (its file scan) and
     may add per-sample fields that LMDB mode must keep with
-    ``lmdb_extra_info()``; it calls :meth:`_init_backend` before
+    ``lmdb_extra_info()``; it calls :meth:`_init_storage` before
     ``BaseDataset.__init__``.
     """
+
+    def _init_storage(self,
+                      data_root: Optional[str],
+                      data_prefix: dict,
+                      prefix_keys: tuple,
+                      backend_args: Optional[dict],
+                      backend: str,
+                      lmdb_root: Optional[str],
+                      uri: Optional[str] = None) -> None:
+        """Check ``data_prefix`` and set up the file and LMDB backends.
+
+        Args:
+            data_root (str, optional): The dataset's root.
+            data_prefix (dict): Folders by key; must have exactly
+                ``prefix_keys``.
+            prefix_keys (tuple[str]): The keys the dataset reads, e.g.
+                ``('img', 'gt')``.
+            backend_args (dict, optional): MMEngine file backend arguments.
+            backend (str): ``'disk'`` or ``'lmdb'``.
+            lmdb_root (str, optional): Folder of the packed databases.
+            uri (str, optional): Path the file backend is inferred from.
+                Defaults to ``data_root`` or the first prefix.
+        """
+        if set(data_prefix) != set(prefix_keys):
+            names = ', '.join(f'"{k}"' for k in prefix_keys)
+            raise ValueError(
+                f'data_prefix of {type(self).__name__} must have exactly the '
+                f'key{"s" if len(prefix_keys) > 1 else ""} {names}, got '
+                f'{data_prefix}')
+        self.backend_args = backend_args
+        self.file_backend = get_file_backend(
+            uri=uri or data_root or next(iter(data_prefix.values())) or '.',
+            backend_args=backend_args)
+        self._init_backend(backend, lmdb_root, data_root)
 
     def _init_backend(self, backend: str, lmdb_root: Optional[str],
                       data_root: Optional[str]) -> None:

@@ -5,7 +5,6 @@ from collections import defaultdict
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from mmengine.dataset import BaseDataset
-from mmengine.fileio import get_file_backend
 
 from mmderain.registry import DATASETS
 from mmderain.utils.path import natural_sort_key, short_listing
@@ -96,16 +95,11 @@ class ManyToOneDataset(LmdbBackendMixin, BaseDataset):
                              '(?P<stem>...) capturing the clean stem')
         if data_prefix is None:
             data_prefix = dict(img='rainy_image', gt='ground_truth')
-        if set(data_prefix) != {'img', 'gt'}:
-            raise ValueError('data_prefix must have exactly the keys "img" '
-                             f'(rainy) and "gt" (clean), got {data_prefix}')
         self.rain_pattern = rain_pattern
         self.allow_unused_gt = allow_unused_gt
         self.img_suffix = normalize_suffixes(img_suffix)
-        self.backend_args = backend_args
-        self.file_backend = get_file_backend(
-            uri=data_root or data_prefix['img'], backend_args=backend_args)
-        self._init_backend(backend, lmdb_root, data_root)
+        self._init_storage(data_root, data_prefix, ('img', 'gt'), backend_args,
+                           backend, lmdb_root)
         super().__init__(
             metainfo=metainfo,
             data_root=data_root or '',

@@ -4,7 +4,6 @@ import os.path as osp
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from mmengine.dataset import BaseDataset
-from mmengine.fileio import get_file_backend
 
 from mmderain.registry import DATASETS
 from mmderain.utils.path import natural_sort_key, short_listing
@@ -96,18 +95,11 @@ class SideBySideDataset(LmdbBackendMixin, BaseDataset):
         check_order(order)
         if data_prefix is None:
             data_prefix = dict(img='')
-        if set(data_prefix) != {'img'}:
-            raise ValueError('data_prefix of SideBySideDataset must have '
-                             'exactly the key "img" (the folder of the '
-                             f'combined files), got {data_prefix}')
         self.order = order
         self.recursive = recursive
         self.img_suffix = normalize_suffixes(img_suffix)
-        self.backend_args = backend_args
-        self.file_backend = get_file_backend(
-            uri=data_root or data_prefix['img'] or '.',
-            backend_args=backend_args)
-        self._init_backend(backend, lmdb_root, data_root)
+        self._init_storage(data_root, data_prefix, ('img', ), backend_args,
+                           backend, lmdb_root)
         super().__init__(
             metainfo=metainfo,
             data_root=data_root or '',

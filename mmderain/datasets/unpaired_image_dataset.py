@@ -4,7 +4,7 @@ import os.path as osp
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from mmengine.dataset import BaseDataset
-from mmengine.fileio import get_file_backend, list_from_file
+from mmengine.fileio import list_from_file
 
 from mmderain.registry import DATASETS
 from mmderain.utils.path import IMG_EXTENSIONS, natural_sort_key
@@ -86,16 +86,10 @@ class UnpairedImageDataset(LmdbBackendMixin, BaseDataset):
                  **kwargs) -> None:
         if data_prefix is None:
             data_prefix = dict(img='')
-        if set(data_prefix) != {'img'}:
-            raise ValueError('data_prefix must have exactly the key "img", '
-                             f'got {data_prefix}')
         self.img_suffix = normalize_suffixes(img_suffix)
         self.recursive = recursive
-        self.backend_args = backend_args
-        self.file_backend = get_file_backend(
-            uri=data_root or data_prefix['img'] or '.',
-            backend_args=backend_args)
-        self._init_backend(backend, lmdb_root, data_root)
+        self._init_storage(data_root, data_prefix, ('img', ), backend_args,
+                           backend, lmdb_root)
         super().__init__(
             ann_file=ann_file,
             metainfo=metainfo,
