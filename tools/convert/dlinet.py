@@ -12,13 +12,9 @@ is accepted too). The stage (``first``: joint, needs the clean image;
 weights and printed. The network works on RGB images in [0, 255].
 """
 import argparse
-import io
-import os.path as osp
-
-import torch
 
 from mmderain.models.archs.dlinet import convert_official_dlinet
-from mmderain.utils import AtomicLocalBackend
+from mmderain.utils import convert_official_checkpoint
 
 
 def convert(src: str, dst: str) -> dict:
@@ -32,25 +28,8 @@ def convert(src: str, dst: str) -> dict:
     Returns:
         dict: The detected generator arguments.
     """
-    if not osp.isfile(src):
-        raise FileNotFoundError(f'official checkpoint not found: {src}')
-    official = torch.load(src, map_location='cpu', weights_only=True)
-    if isinstance(official, dict) and 'state_dict' in official:
-        official = official['state_dict']
-    state, args = convert_official_dlinet(official)
-    ckpt = dict(
-        state_dict={
-            f'generator.{k}': v
-            for k, v in state.items()
-        },
-        meta=dict(
-            converted_from=osp.basename(src),
-            source='lwcbbd/DLINet_2023TIP',
-            generator=dict(type='DLINet', **args)))
-    buf = io.BytesIO()
-    torch.save(ckpt, buf)
-    AtomicLocalBackend().put(buf.getvalue(), dst)
-    return args
+    return convert_official_checkpoint(src, dst, convert_official_dlinet,
+                                       'DLINet', 'lwcbbd/DLINet_2023TIP')
 
 
 def main() -> None:

@@ -12,13 +12,9 @@ printed together with the matching config; the official files do not store
 the number of stages (6 for every released model).
 """
 import argparse
-import io
-import os.path as osp
-
-import torch
 
 from mmderain.models.archs.prenet import convert_official_prenet
-from mmderain.utils import AtomicLocalBackend
+from mmderain.utils import convert_official_checkpoint
 
 VARIANT_CONFIGS = {
     ('lstm', False): 'prenet',
@@ -39,25 +35,8 @@ def convert(src: str, dst: str) -> dict:
     Returns:
         dict: The detected generator arguments.
     """
-    if not osp.isfile(src):
-        raise FileNotFoundError(f'official checkpoint not found: {src}')
-    official = torch.load(src, map_location='cpu', weights_only=True)
-    if isinstance(official, dict) and 'state_dict' in official:
-        official = official['state_dict']
-    state, args = convert_official_prenet(official)
-    ckpt = dict(
-        state_dict={
-            f'generator.{k}': v
-            for k, v in state.items()
-        },
-        meta=dict(
-            converted_from=osp.basename(src),
-            source='csdwren/PReNet',
-            generator=dict(type='PReNet', **args)))
-    buf = io.BytesIO()
-    torch.save(ckpt, buf)
-    AtomicLocalBackend().put(buf.getvalue(), dst)
-    return args
+    return convert_official_checkpoint(src, dst, convert_official_prenet,
+                                       'PReNet', 'csdwren/PReNet')
 
 
 def main() -> None:
