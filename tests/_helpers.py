@@ -79,17 +79,26 @@ def tiny_prenet_cfg(data_root, work_dir, max_iters=4, name='tiny'):
     )
 
 
+def load_tool(name):
+    """Import ``tools/<name>`` (e.g. ``'convert/prenet.py'``) as a module.
+
+    Returns:
+        module: The tool's module.
+    """
+    import importlib.util
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location(
+        '_tool_' + osp.splitext(name)[0].replace('/', '_'),
+        osp.join(root, 'tools', name))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def run_tool(name, argv):
     """Run ``tools/<name>``'s ``main(argv)`` in this process.
 
     Returns:
         Whatever the tool's ``main`` returns.
     """
-    import importlib.util
-    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
-    path = osp.join(root, 'tools', name)
-    spec = importlib.util.spec_from_file_location(
-        f'_tool_{osp.splitext(name)[0]}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main(argv)
+    return load_tool(name).main(argv)

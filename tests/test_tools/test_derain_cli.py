@@ -1,6 +1,5 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """Tests of ``tools/derain.py`` with a tiny derainer registered on the fly."""
-import importlib.util
 import os.path as osp
 
 import cv2
@@ -10,16 +9,9 @@ import torch
 from torch import nn
 
 from mmderain.registry import MODELS
+from tests._helpers import load_tool
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def _load_tool(name: str):
-    path = osp.join(REPO_ROOT, 'tools', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'_tool_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @MODELS.register_module(name='_CliTestDerainer', force=True)
@@ -53,7 +45,7 @@ def test_cli_derains_folder(model_files, tmp_path):
     for name in ('a.png', 'b.png'):
         assert cv2.imwrite(str(in_dir / name), img)
     out_dir = tmp_path / 'out'
-    rc = _load_tool('derain').main([
+    rc = load_tool('derain.py').main([
         *model_files,
         str(in_dir), '--out-dir',
         str(out_dir), '--tile', '8', '--tile-overlap', '2', '--compare',
@@ -67,7 +59,7 @@ def test_cli_derains_folder(model_files, tmp_path):
 
 
 def test_cli_reports_missing_input(model_files, tmp_path, capsys):
-    rc = _load_tool('derain').main([
+    rc = load_tool('derain.py').main([
         *model_files,
         str(tmp_path / '*.png'), '--out-dir',
         str(tmp_path / 'out')
@@ -77,7 +69,7 @@ def test_cli_reports_missing_input(model_files, tmp_path, capsys):
 
 
 def test_cli_reports_missing_checkpoint(model_files, tmp_path, capsys):
-    rc = _load_tool('derain').main([
+    rc = load_tool('derain.py').main([
         model_files[0],
         str(tmp_path / 'missing.pth'),
         str(tmp_path), '--out-dir',
@@ -90,7 +82,7 @@ def test_cli_reports_missing_checkpoint(model_files, tmp_path, capsys):
 def test_demo_runs_with_tiny_model(model_files, tmp_path, capsys):
     pytest.importorskip('skimage')
     out_dir = tmp_path / 'demo'
-    rc = _load_tool('demo').main([
+    rc = load_tool('demo.py').main([
         '--config', model_files[0], '--checkpoint', model_files[1],
         '--out-dir',
         str(out_dir), '--images', 'astronaut', '--max-size', '48'
@@ -103,7 +95,8 @@ def test_demo_runs_with_tiny_model(model_files, tmp_path, capsys):
 
 
 def test_demo_missing_checkpoint(tmp_path, capsys):
-    rc = _load_tool('demo').main(['--checkpoint', str(tmp_path / 'gone.pth')])
+    rc = load_tool('demo.py').main(
+        ['--checkpoint', str(tmp_path / 'gone.pth')])
     assert rc == 1
     assert 'gone.pth' in capsys.readouterr().err
 
@@ -126,7 +119,7 @@ def test_cli_with_tiny_prenet(tmp_path):
     img = np.random.default_rng(0).integers(0, 256, (20, 18, 3), np.uint8)
     assert cv2.imwrite(str(tmp_path / 'rain.png'), img)
     out_dir = tmp_path / 'out'
-    rc = _load_tool('derain').main([
+    rc = load_tool('derain.py').main([
         str(cfg), ckpt,
         str(tmp_path / 'rain.png'), '--out-dir',
         str(out_dir), '--tile', '16', '--tile-overlap', '4', '--device', 'cpu'

@@ -26,7 +26,6 @@ package with an empty ``__init__.py``), CPU, float32, torch 2.12:
    ``DLINET([rain, clean])`` (stage 1, and ``rain_detect(rain, clean)`` for
    the binary masks) and ``DLINET([rain])`` (stage 2, rain layer and masks).
 """
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -34,6 +33,7 @@ import torch
 
 from mmderain.models.archs.dlinet import (BinarizeSTE, DLINet,
                                           convert_official_dlinet)
+from tests._helpers import load_tool
 
 ROOT = osp.dirname(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -181,11 +181,7 @@ def test_convert_round_trip_and_rejection():
 
 
 def test_convert_cli(tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        '_tool_convert_dlinet', osp.join(ROOT, 'tools', 'convert',
-                                         'dlinet.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('convert/dlinet.py')
     net = DLINet(num_masks=2, num_msa_blocks=1, mid_channels=4)
     src, dst = tmp_path / 'model_best.pt', tmp_path / 'out.pth'
     torch.save(net.state_dict(), src)
