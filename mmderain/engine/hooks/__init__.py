@@ -1,2 +1,7 @@
 # Copyright (c) mmderain contributors. All rights reserved.
-__all__ = []
+from .stage_checkpoint_hook import (LoadStageCheckpointHook,
+                                    load_generator_state, resolve_checkpoint)
+
+__all__ = [
+    'LoadStageCheckpointHook', 'load_generator_state', 'resolve_checkpoint'
+]

@@ -1,4 +1,8 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 from .base_derainer import DEFAULT_PREPROCESSOR, BaseDerainer, quantize
+from .dlinet_derainer import DLINET_PREPROCESSOR, DLINetDerainer
 
-__all__ = ['BaseDerainer', 'DEFAULT_PREPROCESSOR', 'quantize']
+__all__ = [
+    'BaseDerainer', 'DEFAULT_PREPROCESSOR', 'DLINET_PREPROCESSOR',
+    'DLINetDerainer', 'quantize'
+]
