@@ -32,7 +32,8 @@ visualizer = dict(
     fn_key='gt_path',
     img_keys=['gt_img', 'input', 'pred_img'],
     bgr2rgb=True)
-custom_hooks = []
+# no `custom_hooks` here: `_base_` fragments (e.g. _base_/augment/*.py) add
+# them, and keys may not repeat across bases
 
 load_from = None
 resume = False

@@ -1,4 +1,5 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 from .archs import *  # noqa: F401,F403
+from .data_preprocessors import *  # noqa: F401,F403
 from .derainers import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403

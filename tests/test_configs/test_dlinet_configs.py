@@ -43,7 +43,7 @@ def test_epoch_based_recipes(dataset):
         assert pipeline[3].direction == 'horizontal'
         assert dataset in cfg.train_dataloader.dataset.dataset.data_root
         assert dataset in cfg.test_dataloader.dataset.data_root
-    assert s1.model.generator.stage == 'first' and not s1.custom_hooks
+    assert s1.model.generator.stage == 'first' and not s1.get('custom_hooks')
     assert s2.model.generator.stage == 'second'
     assert s2.model.mask_loss.loss_weight == 1e4
     hook, = s2.custom_hooks

@@ -19,7 +19,7 @@ model = dict(
     test_cfg=dict(quantize='round'),
     pad_multiple=8,
     data_preprocessor=dict(
-        type='DataPreprocessor',
+        type='DerainDataPreprocessor',
         mean=[0., 0., 0.],
         std=[1., 1., 1.],
         output_channel_order='RGB'))

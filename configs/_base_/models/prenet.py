@@ -14,7 +14,7 @@ model = dict(
     # Keep it to reproduce the published numbers.
     test_cfg=dict(quantize='trunc'),
     data_preprocessor=dict(
-        type='DataPreprocessor',
+        type='DerainDataPreprocessor',
         mean=[0., 0., 0.],
         std=[255., 255., 255.],
         output_channel_order='RGB'))

@@ -1,7 +1,10 @@
 # Copyright (c) mmderain contributors. All rights reserved.
+from .rain_augment_hook import RainAugmentHook
+from .rain_sample_hook import RainSampleHook
 from .stage_checkpoint_hook import (LoadStageCheckpointHook,
                                     load_generator_state, resolve_checkpoint)
 
 __all__ = [
-    'LoadStageCheckpointHook', 'load_generator_state', 'resolve_checkpoint'
+    'LoadStageCheckpointHook', 'RainAugmentHook', 'RainSampleHook',
+    'load_generator_state', 'resolve_checkpoint'
 ]

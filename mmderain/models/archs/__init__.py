@@ -1,7 +1,16 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 from .dlinet import DLINet, convert_official_dlinet
 from .prenet import PReNet, convert_official_prenet
+from .sagan_critic import SAGANCritic, convert_official_sagan_critic
+from .variational_prenet import VariationalPReNet
+from .vrgnet_encoder import RainEncoder
+from .vrgnet_generator import (RainGenerator, convert_official_vrgnet_ed,
+                               vrgnet_weights_init)
 
 __all__ = [
-    'DLINet', 'PReNet', 'convert_official_dlinet', 'convert_official_prenet'
+    'DLINet', 'PReNet', 'RainEncoder', 'RainGenerator', 'SAGANCritic',
+    'VariationalPReNet',
+    'convert_official_dlinet', 'convert_official_prenet',
+    'convert_official_sagan_critic', 'convert_official_vrgnet_ed',
+    'vrgnet_weights_init'
 ]

@@ -23,13 +23,27 @@ PRN_r      ``None``            ``True``
 Inputs and outputs are RGB images in [0, 1], shape (N, 3, H, W); any spatial
 size works (no padding needed). The output is not clamped.
 """
-from typing import List, Optional, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from mmderain.registry import MODELS
+from .lstm_pointwise import lstm_pointwise
+
+
+def _records_grad(x: torch.Tensor, module: nn.Module) -> bool:
+    """Whether autograd records a graph through ``module`` applied to ``x``.
+
+    When it does not (``torch.no_grad``/``inference_mode``, or frozen
+    weights and an input without gradient), the fast paths below may work in
+    place on their temporaries.
+    """
+    if not torch.is_grad_enabled():
+        return False
+    return x.requires_grad or any(p.requires_grad
+                                  for p in module.parameters())
 
 
 class ConvLSTMCell(nn.Module):
@@ -38,7 +52,11 @@ class ConvLSTMCell(nn.Module):
     The four gates (input, forget, cell, output) are computed by a single
     3x3 convolution with ``4 * channels`` outputs, which is equivalent to the
     official four separate convolutions (their weights are concatenated by
-    ``tools/convert/prenet.py``).
+    ``tools/convert/prenet.py``). The point-wise update is one fused
+    function, :func:`~mmderain.models.archs.lstm_pointwise.lstm_pointwise`
+    (a Triton kernel for CUDA inference, PyTorch otherwise). A zero state
+    (``h = c = None``, the first step) convolves only the input half of the
+    gate kernel, since the hidden half would multiply zeros.
 
     Args:
         channels (int): Channels of the input features and of the state.
@@ -49,22 +67,31 @@ class ConvLSTMCell(nn.Module):
         self.channels = channels
         self.gates = nn.Conv2d(2 * channels, 4 * channels, 3, 1, 1)
 
-    def forward(self, x: torch.Tensor, h: torch.Tensor,
-                c: torch.Tensor) -> tuple:
+    def forward(self,
+                x: torch.Tensor,
+                h: Optional[torch.Tensor] = None,
+                c: Optional[torch.Tensor] = None) -> tuple:
         """Advance the cell by one step.
 
         Args:
             x (Tensor): Input features (N, C, H, W).
-            h (Tensor): Hidden state (N, C, H, W).
-            c (Tensor): Cell state (N, C, H, W).
+            h (Tensor, optional): Hidden state (N, C, H, W); ``None`` for
+                zeros. Defaults to None.
+            c (Tensor, optional): Cell state (N, C, H, W); ``None`` for
+                zeros. Defaults to None.
 
         Returns:
             tuple[Tensor, Tensor]: The new hidden and cell states.
         """
-        i, f, g, o = self.gates(torch.cat((x, h), 1)).chunk(4, dim=1)
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-        h = torch.sigmoid(o) * torch.tanh(c)
-        return h, c
+        if h is None:
+            gates = F.conv2d(
+                x,
+                self.gates.weight[:, :self.channels],
+                self.gates.bias,
+                padding=1)
+        else:
+            gates = self.gates(torch.cat((x, h), 1))
+        return lstm_pointwise(gates, c, overwrite_gates=True)
 
 
 class ResBlock(nn.Module):
@@ -81,15 +108,42 @@ class ResBlock(nn.Module):
         self.conv1 = nn.Conv2d(channels, channels, 3, 1, 1)
         self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Apply the block to features (N, C, H, W)."""
-        out = F.relu(self.conv2(F.relu(self.conv1(x))))
-        return F.relu(out + x)
+    def forward(self,
+                x: torch.Tensor,
+                nonneg_input: bool = False) -> torch.Tensor:
+        """Apply the block to features (N, C, H, W).
+
+        Args:
+            x (Tensor): Input features (N, C, H, W).
+            nonneg_input (bool): The caller guarantees ``x >= 0`` (e.g. it
+                is a ReLU output). Without autograd the final ReLU is then
+                skipped, which is exact: ``relu(conv2(...)) + x >= 0``.
+                With autograd it is kept (ReLU's gradient at 0 is 0).
+                Defaults to False.
+
+        Returns:
+            Tensor: The block output (N, C, H, W).
+        """
+        if _records_grad(x, self):
+            out = F.relu(self.conv2(F.relu(self.conv1(x))))
+            return F.relu(out + x)
+        out = self.conv2(self.conv1(x).relu_()).relu_().add_(x)
+        return out if nonneg_input else out.relu_()
 
 
 @MODELS.register_module()
 class PReNet(nn.Module):
     """Progressive recurrent deraining network (PReNet / PRN and ``_r``).
+
+    The forward pass is computed exactly as the official one (up to float
+    rounding) but faster:
+
+    * the LSTM gates are one convolution and one fused point-wise update
+      (:class:`ConvLSTMCell`), and the first stage skips the zero state;
+    * without autograd, ReLUs and additions work in place and redundant
+      ReLUs of non-negative sums are skipped;
+    * on CPU, features are kept channels-last, which oneDNN convolutions
+      run without reordering (much faster than NCHW).
 
     Args:
         num_stages (int): Number of progressive stages ``T``. Defaults to 6.
@@ -101,6 +155,9 @@ class PReNet(nn.Module):
         share_res_blocks (bool): Apply one residual block
             ``num_res_blocks`` times (the ``_r`` variants). Defaults to False.
         in_channels (int): Image channels. Defaults to 3.
+        channels_last (bool, optional): Compute in the channels-last memory
+            format. ``None`` (default) uses it for float32/bfloat16 CPU
+            inputs when oneDNN is available; outputs are always contiguous.
     """
 
     def __init__(self,
@@ -109,7 +166,8 @@ class PReNet(nn.Module):
                  num_res_blocks: int = 5,
                  recurrent: Optional[str] = 'lstm',
                  share_res_blocks: bool = False,
-                 in_channels: int = 3) -> None:
+                 in_channels: int = 3,
+                 channels_last: Optional[bool] = None) -> None:
         super().__init__()
         if num_stages < 1:
             raise ValueError(f'num_stages must be >= 1, got {num_stages}')
@@ -119,6 +177,8 @@ class PReNet(nn.Module):
         self.num_stages = num_stages
         self.num_res_blocks = num_res_blocks
         self.share_res_blocks = share_res_blocks
+        self.in_channels = in_channels
+        self.channels_last = channels_last
         self.head = nn.Conv2d(2 * in_channels, mid_channels, 3, 1, 1)
         self.lstm = ConvLSTMCell(mid_channels) if recurrent else None
         num_distinct = 1 if share_res_blocks else num_res_blocks
@@ -126,10 +186,53 @@ class PReNet(nn.Module):
             ResBlock(mid_channels) for _ in range(num_distinct))
         self.tail = nn.Conv2d(mid_channels, in_channels, 3, 1, 1)
 
-    def _refine(self, feat: torch.Tensor) -> torch.Tensor:
+    def _memory_format(self, x: torch.Tensor) -> torch.memory_format:
+        use = self.channels_last
+        if use is None:
+            use = (x.device.type == 'cpu'
+                   and x.dtype in (torch.float32, torch.bfloat16)
+                   and torch.backends.mkldnn.is_available())
+        return torch.channels_last if use else torch.contiguous_format
+
+    def _refine(self, feat: torch.Tensor, nonneg: bool) -> torch.Tensor:
         for k in range(self.num_res_blocks):
-            feat = self.res_blocks[0 if self.share_res_blocks else k](feat)
+            block = self.res_blocks[0 if self.share_res_blocks else k]
+            feat = block(feat, nonneg_input=nonneg or k > 0)
         return feat
+
+    def _predict(self, feat: torch.Tensor, x: torch.Tensor, last: bool,
+                 track: bool) -> torch.Tensor:
+        """A stage's output from its refined features ``feat``.
+
+        Args:
+            feat (Tensor): Refined features (N, mid_channels, H, W).
+            x (Tensor): The rainy input (N, C, H, W).
+            last (bool): Whether this is the last stage.
+            track (bool): Whether autograd records the graph.
+
+        Returns:
+            Tensor: ``tail(feat) + x``; subclasses may predict more channels
+            at the last stage (that output is not fed back).
+        """
+        out = self.tail(feat)
+        return out + x if track else out.add_(x)
+
+    def _run_stages(self, x: torch.Tensor) -> List[torch.Tensor]:
+        """Run every stage; returns the contiguous output of each."""
+        track = _records_grad(x, self)
+        x = x.contiguous(memory_format=self._memory_format(x))
+        out, h, c = x, None, None
+        stages = []
+        for s in range(self.num_stages):
+            feat = self.head(torch.cat((x, out), 1))
+            feat = F.relu(feat) if track else feat.relu_()
+            if self.lstm is not None:
+                h, c = self.lstm(feat, h, c)
+                feat = h
+            feat = self._refine(feat, nonneg=self.lstm is None)
+            out = self._predict(feat, x, s == self.num_stages - 1, track)
+            stages.append(out)
+        return [o.contiguous() for o in stages]
 
     def forward(
         self,
@@ -147,23 +250,88 @@ class PReNet(nn.Module):
             Tensor | list[Tensor]: The derained estimate (N, C, H, W), or the
             list of the ``num_stages`` estimates, last one last.
         """
-        out = x
-        h = c = None
-        stages = []
-        for _ in range(self.num_stages):
-            feat = F.relu(self.head(torch.cat((x, out), 1)))
-            if self.lstm is not None:
-                if h is None:
-                    h = torch.zeros_like(feat)
-                    c = torch.zeros_like(feat)
-                h, c = self.lstm(feat, h, c)
-                feat = h
-            out = self.tail(self._refine(feat)) + x
-            stages.append(out)
-        return stages if return_stages else out
+        stages = self._run_stages(x)
+        return stages if return_stages else stages[-1]
 
 
 _OFFICIAL_GATES = ('conv_i', 'conv_f', 'conv_g', 'conv_o')
+
+
+def convert_official_prenet_family(
+        official: Dict[str, torch.Tensor],
+        prefixes: Sequence[str] = ('module.', ),
+        extra_convs: Optional[Dict[str, str]] = None,
+        name: str = 'PReNet') -> Tuple[Dict[str, torch.Tensor], dict]:
+    """Map an official PReNet-family state dict onto our module names.
+
+    Shared by :func:`convert_official_prenet` and the VRGNet derainer
+    converter. The official networks name their layers ``conv0`` (head),
+    ``res_conv{k}`` (residual blocks, ``nn.Sequential`` indices 0 and 2),
+    ``conv_{i,f,g,o}`` (LSTM gates, concatenated here in that order into
+    :class:`ConvLSTMCell`'s fused one) and ``conv`` (tail); every layer is
+    wrapped in an ``nn.Sequential``, hence the ``.0``.
+
+    Args:
+        official (dict[str, Tensor]): The official state dict.
+        prefixes (Sequence[str]): Key prefixes stripped, in this order, where
+            present (e.g. ``'module.'`` from ``nn.DataParallel``). Defaults
+            to ``('module.',)``.
+        extra_convs (dict[str, str], optional): Further required
+            convolutions, official Sequential name (e.g. ``'convfinal.0'``)
+            to our module name (e.g. ``'tail_var'``). Defaults to None.
+        name (str): Network name used in error messages. Defaults to
+            ``'PReNet'``.
+
+    Returns:
+        tuple[dict, dict]: Our state dict and the generator arguments it
+        implies (``recurrent``, ``share_res_blocks``, ``mid_channels``).
+
+    Raises:
+        KeyError: If the dict does not look like an official one.
+    """
+    sd = dict(official)
+    for prefix in prefixes:
+        sd = {(k[len(prefix):] if k.startswith(prefix) else k): v
+              for k, v in sd.items()}
+    required = ['conv0.0.weight', 'conv.0.weight'] + [
+        f'{src}.weight' for src in (extra_convs or {})
+    ]
+    if any(k not in sd for k in required):
+        expected = ', '.join(repr(k) for k in required)
+        raise KeyError(f'not an official {name} state dict: expected keys '
+                       f'{expected}, got {list(sd)[:8]}')
+    res_ids = sorted({
+        int(k.split('.')[0][len('res_conv'):])
+        for k in sd if k.startswith('res_conv')
+    })
+    if res_ids != list(range(1, len(res_ids) + 1)):
+        raise KeyError(f'unexpected residual blocks res_conv{res_ids}')
+    recurrent = 'lstm' if 'conv_i.0.weight' in sd else None
+    out = {
+        'head.weight': sd.pop('conv0.0.weight'),
+        'head.bias': sd.pop('conv0.0.bias'),
+        'tail.weight': sd.pop('conv.0.weight'),
+        'tail.bias': sd.pop('conv.0.bias'),
+    }
+    for src, dst in (extra_convs or {}).items():
+        for p in ('weight', 'bias'):
+            out[f'{dst}.{p}'] = sd.pop(f'{src}.{p}')
+    for k in res_ids:
+        for src, dst in (('0', 'conv1'), ('2', 'conv2')):
+            for p in ('weight', 'bias'):
+                out[f'res_blocks.{k - 1}.{dst}.{p}'] = sd.pop(
+                    f'res_conv{k}.{src}.{p}')
+    if recurrent:
+        for p in ('weight', 'bias'):
+            out[f'lstm.gates.{p}'] = torch.cat(
+                [sd.pop(f'{g}.0.{p}') for g in _OFFICIAL_GATES], 0)
+    if sd:
+        raise KeyError(f'unexpected keys in official {name} dict: {list(sd)}')
+    args = dict(
+        recurrent=recurrent,
+        share_res_blocks=len(res_ids) == 1,
+        mid_channels=out['head.weight'].shape[0])
+    return out, args
 
 
 def convert_official_prenet(official: dict) -> tuple:
@@ -186,40 +354,4 @@ def convert_official_prenet(official: dict) -> tuple:
     Raises:
         KeyError: If the dict does not look like an official PReNet one.
     """
-    sd = {
-        (k[len('module.'):] if k.startswith('module.') else k): v
-        for k, v in official.items()
-    }
-    if 'conv0.0.weight' not in sd or 'conv.0.weight' not in sd:
-        raise KeyError(
-            'not an official PReNet state dict: expected keys '
-            f"'conv0.0.weight' and 'conv.0.weight', got {list(sd)[:8]}")
-    res_ids = sorted({
-        int(k.split('.')[0][len('res_conv'):])
-        for k in sd if k.startswith('res_conv')
-    })
-    if res_ids != list(range(1, len(res_ids) + 1)):
-        raise KeyError(f'unexpected residual blocks res_conv{res_ids}')
-    recurrent = 'lstm' if 'conv_i.0.weight' in sd else None
-    out = {
-        'head.weight': sd.pop('conv0.0.weight'),
-        'head.bias': sd.pop('conv0.0.bias'),
-        'tail.weight': sd.pop('conv.0.weight'),
-        'tail.bias': sd.pop('conv.0.bias'),
-    }
-    for k in res_ids:
-        for src, dst in (('0', 'conv1'), ('2', 'conv2')):
-            for p in ('weight', 'bias'):
-                out[f'res_blocks.{k - 1}.{dst}.{p}'] = sd.pop(
-                    f'res_conv{k}.{src}.{p}')
-    if recurrent:
-        for p in ('weight', 'bias'):
-            out[f'lstm.gates.{p}'] = torch.cat(
-                [sd.pop(f'{g}.0.{p}') for g in _OFFICIAL_GATES], 0)
-    if sd:
-        raise KeyError(f'unexpected keys in official PReNet dict: {list(sd)}')
-    args = dict(
-        recurrent=recurrent,
-        share_res_blocks=len(res_ids) == 1,
-        mid_channels=out['head.weight'].shape[0])
-    return out, args
+    return convert_official_prenet_family(official)

@@ -1,8 +1,9 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 from .base_derainer import DEFAULT_PREPROCESSOR, BaseDerainer, quantize
 from .dlinet_derainer import DLINET_PREPROCESSOR, DLINetDerainer
+from .vrgnet import VRGNet
 
 __all__ = [
     'BaseDerainer', 'DEFAULT_PREPROCESSOR', 'DLINET_PREPROCESSOR',
-    'DLINetDerainer', 'quantize'
+    'DLINetDerainer', 'VRGNet', 'quantize'
 ]

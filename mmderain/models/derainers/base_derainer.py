@@ -16,7 +16,7 @@ with quiet_mmagic_import():
 #: The data preprocessor every derainer uses unless configured otherwise:
 #: RGB inputs scaled to [0, 1].
 DEFAULT_PREPROCESSOR = dict(
-    type='DataPreprocessor',
+    type='DerainDataPreprocessor',
     mean=[0., 0., 0.],
     std=[255., 255., 255.],
     output_channel_order='RGB')

@@ -16,7 +16,7 @@ with quiet_mmagic_import():
 #: DLINet works on RGB images in [0, 255] (official ``rgb_range = 255``):
 #: its MSE is in that scale, which is why the mask BCE is weighted 1e4.
 DLINET_PREPROCESSOR = dict(
-    type='DataPreprocessor',
+    type='DerainDataPreprocessor',
     mean=[0., 0., 0.],
     std=[1., 1., 1.],
     output_channel_order='RGB')

@@ -1,0 +1,129 @@
+# Copyright (c) mmderain contributors. All rights reserved.
+"""Rain generation with a trained VRGNet: loading, latent mixing, sweeps."""
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+from mmengine.runner.checkpoint import _load_checkpoint
+
+from mmderain.engine.hooks.stage_checkpoint_hook import resolve_checkpoint
+from mmderain.registry import MODELS
+
+#: The official 64-px VRGNet rain generator (latent 128, 32 base channels).
+DEFAULT_RAIN_GENERATOR = dict(
+    type='RainGenerator', latent_dim=128, base_channels=32, image_size=64)
+#: The official 64-px VRGNet inference network.
+DEFAULT_RAIN_ENCODER = dict(
+    type='RainEncoder', latent_dim=128, base_channels=32, image_size=64)
+
+
+def load_subnetwork(checkpoint: str,
+                    cfg: dict,
+                    prefix: str,
+                    device: str = 'cpu') -> nn.Module:
+    """Build ``cfg`` and load the ``prefix*`` weights of a checkpoint.
+
+    Args:
+        checkpoint (str): Checkpoint file (or a work dir: its
+            ``last_checkpoint``), e.g. of a VRGNet joint run, whose keys
+            are ``rain_generator.*``, ``rain_encoder.*``, ...
+        cfg (dict): Config of the network.
+        prefix (str): Key prefix of its weights, e.g. ``'rain_generator.'``.
+        device (str): Device of the returned network. Defaults to 'cpu'.
+
+    Returns:
+        nn.Module: The network in eval mode, weights loaded strictly.
+
+    Raises:
+        KeyError: If the checkpoint has no ``prefix*`` weights.
+    """
+    path = resolve_checkpoint(checkpoint)
+    ckpt = _load_checkpoint(path, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt)
+    weights = {}
+    for key, value in state.items():
+        key = key[len('module.'):] if key.startswith('module.') else key
+        if key.startswith(prefix):
+            weights[key[len(prefix):]] = value
+    if not weights:
+        raise KeyError(
+            f'{path} has no {prefix}* weights: expected a VRGNet checkpoint '
+            '(or official ED weights converted with tools/convert/vrgnet.py)')
+    net = MODELS.build(cfg)
+    net.load_state_dict(weights, strict=True)
+    return net.to(device).eval()
+
+
+def mix_latents(z1: torch.Tensor, z2: torch.Tensor,
+                weights: Sequence[float]) -> torch.Tensor:
+    """Variance-preserving mixes ``(w z1 + (1-w) z2) / sqrt(w^2 + (1-w)^2)``.
+
+    The interpolation of VRGNet's ``test_interpolation.py``: every mix of
+    two standard-normal codes is again standard normal.
+
+    Args:
+        z1 (Tensor): Latent code (D,).
+        z2 (Tensor): Latent code (D,).
+        weights (Sequence[float]): Weights ``w`` of ``z1`` in [0, 1].
+
+    Returns:
+        Tensor: The mixed codes (len(weights), D).
+    """
+    w = torch.as_tensor(list(weights), dtype=z1.dtype,
+                        device=z1.device)[:, None]
+    return (w * z1 + (1 - w) * z2) / torch.sqrt(w**2 + (1 - w)**2)
+
+
+def sweep_latent(z: torch.Tensor, dims: Sequence[int],
+                 values: Sequence[float]) -> torch.Tensor:
+    """Codes equal to ``z`` except one dimension swept over ``values``.
+
+    Row ``i`` of the result block sets ``z[dims[i]]`` to each value in turn;
+    every other entry keeps its value from ``z`` (the official
+    ``test_disentanglement.py`` aliases its base code and lets earlier
+    sweeps leak into later rows; this does not).
+
+    Args:
+        z (Tensor): Base code (D,).
+        dims (Sequence[int]): Dimensions to sweep.
+        values (Sequence[float]): Values of the swept dimension.
+
+    Returns:
+        Tensor: Codes (len(dims) * len(values), D), row-major by dimension.
+    """
+    out = z.repeat(len(dims) * len(values), 1)
+    vals = torch.as_tensor(list(values), dtype=z.dtype, device=z.device)
+    for i, d in enumerate(dims):
+        if not 0 <= d < z.numel():
+            raise ValueError(f'latent dimension {d} outside [0, {z.numel()})')
+        out[i * len(vals):(i + 1) * len(vals), d] = vals
+    return out
+
+
+def rain_to_gray(rain: torch.Tensor) -> torch.Tensor:
+    """Grey rain layer (channel max, repeated to 3 channels), as the
+    official interpolation figures show it."""
+    return rain.amax(1, keepdim=True).expand_as(rain)
+
+
+@torch.no_grad()
+def generate_rain(rain_generator: nn.Module,
+                  num: int,
+                  z: Optional[torch.Tensor] = None,
+                  seed: Optional[int] = None) -> torch.Tensor:
+    """Rain layers ``G(z)`` with ``z ~ N(0, I)`` (seeded) or given codes.
+
+    Args:
+        rain_generator (nn.Module): Generator with a ``latent_dim``.
+        num (int): Number of layers (ignored when ``z`` is given).
+        z (Tensor, optional): Codes (num, D).
+        seed (int, optional): Seed of the codes.
+
+    Returns:
+        Tensor: Rain layers (num, 3, S, S).
+    """
+    device = next(rain_generator.parameters()).device
+    if z is None:
+        g = torch.Generator().manual_seed(seed) if seed is not None else None
+        z = torch.randn(num, rain_generator.latent_dim, generator=g)
+    return rain_generator(z.to(device))

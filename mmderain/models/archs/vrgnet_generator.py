@@ -1,0 +1,247 @@
+# Copyright (c) mmderain contributors. All rights reserved.
+"""VRGNet rain generator ``G`` and official-checkpoint helpers.
+
+Re-implementation of the ``Decoder`` of *From Rain Generation to Rain
+Removal* (Wang et al., CVPR 2021; official code: hongwang01/VRGNet, commit
+``036d7a9``, files ``for_syn/vrgnet.py`` and ``for_syn/vrgnet_256.py``).
+
+:class:`RainGenerator` maps a rain latent ``z`` (B, latent_dim) to a rain
+layer ``R = G(z)`` (B, 3, S, S). A rainy image is synthesised as
+``clamp(B + G(z), 0, 1)`` with ``B`` an RGB background in [0, 1]; the
+official augmentation ("A+") draws ``z ~ N(0, I)``. The last layer is a
+ReLU, so ``R >= 0``; ``R`` is not clamped above.
+
+Architecture (``C = base_channels``, ``n = 4`` for 64 px, ``6`` for 256 px):
+Linear(latent_dim -> 2^n C), reshape to (2^n C, 1, 1), ReLU,
+ConvT(2^n C -> 2^(n-1) C, k4, s1, p0) + ReLU (4x4), then ``n`` x
+[ConvT(k4, s2, p1) + ReLU] halving the width down to ``C`` and finally 3
+channels. No transposed convolution has a bias.
+
+Official key layout. The official ``EDNet`` (RNet + G) state dict, saved as
+``ED_state_{epoch}.pt`` (a bare state dict, possibly with a ``module.``
+prefix from ``nn.DataParallel``), is, for 64 px and the defaults
+(``nz = 128``, ``nef = 32``)::
+
+    encoder.main.0.weight    (32, 3, 4, 4)
+    encoder.main.2.weight    (64, 32, 4, 4)
+    encoder.main.4.weight    (128, 64, 4, 4)
+    encoder.main.6.weight    (256, 128, 4, 4)
+    encoder.main.8.weight    (512, 256, 4, 4)
+    encoder.main.8.bias      (512,)
+    encoder.main.11.weight   (256, 512)
+    encoder.main.11.bias     (256,)
+    decoder.main.0.weight    (512, 128)
+    decoder.main.0.bias      (512,)
+    decoder.main.3.weight    (512, 256, 4, 4)
+    decoder.main.5.weight    (256, 128, 4, 4)
+    decoder.main.7.weight    (128, 64, 4, 4)
+    decoder.main.9.weight    (64, 32, 4, 4)
+    decoder.main.11.weight   (32, 3, 4, 4)
+
+The 256-px variant (``vrgnet_256.py``) has its transposed convolutions at
+``decoder.main.{3,5,...,15}`` (and the encoder's layers at
+``encoder.main.{0,2,...,10,12,15}``). The mapping is the identity after
+dropping the ``encoder.`` / ``decoder.`` prefixes (``encoder.main.*`` ->
+:class:`RainEncoder`, ``decoder.main.*`` -> :class:`RainGenerator`); use
+:func:`convert_official_vrgnet_ed`, which also infers the constructor
+arguments from the tensor shapes. Note: the released ``ED_state_*.pt`` blobs
+were missing from the snapshot of the official repository we could read;
+the layout above comes from instantiating the official classes.
+
+Parameters: 2,852,864 (64 px, defaults); 44,994,048 (256 px). Official
+``EDNet`` totals: 5,771,520 (64 px) and 90,250,496 (256 px).
+"""
+from collections import OrderedDict
+from typing import Dict, Mapping, Tuple
+
+import torch
+import torch.nn as nn
+
+from mmderain.registry import MODELS
+from .vrgnet_encoder import VRGNET_DEPTHS, RainEncoder, vrgnet_depth
+
+
+@MODELS.register_module()
+class RainGenerator(nn.Module):
+    """VRGNet rain generator ``G``: latent code -> non-negative rain layer.
+
+    Args:
+        latent_dim (int): Size of the rain latent ``z`` (official ``nz``).
+            Defaults to 128.
+        base_channels (int): Width of the last hidden layer (official
+            ``nef``). Defaults to 32.
+        image_size (int): Output patch size, 64 or 256. Defaults to 64.
+
+    Raises:
+        ValueError: If ``image_size`` is not 64 or 256, or a width is not
+            positive.
+    """
+
+    out_channels = 3
+
+    def __init__(self,
+                 latent_dim: int = 128,
+                 base_channels: int = 32,
+                 image_size: int = 64) -> None:
+        super().__init__()
+        depth = vrgnet_depth(image_size)
+        if latent_dim < 1 or base_channels < 1:
+            raise ValueError('latent_dim and base_channels must be positive, '
+                             f'got {latent_dim} and {base_channels}')
+        self.latent_dim = latent_dim
+        self.base_channels = base_channels
+        self.image_size = image_size
+
+        top = base_channels * 2**depth
+        layers = [
+            nn.Linear(latent_dim, top),
+            nn.Unflatten(1, (top, 1, 1)),  # official ``View``
+            nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(top, top // 2, 4, 1, 0, bias=False),  # 4x4
+            nn.ReLU(inplace=True),
+        ]
+        for i in range(depth - 1, -1, -1):
+            in_ch = base_channels * 2**i
+            out_ch = in_ch // 2 if i > 0 else self.out_channels
+            layers += [
+                nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=False),
+                nn.ReLU(inplace=True)
+            ]
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Generate rain layers.
+
+        Args:
+            z (Tensor): Latent codes (B, latent_dim).
+
+        Returns:
+            Tensor: Rain layers (B, 3, image_size, image_size), ``>= 0``.
+
+        Raises:
+            ValueError: If ``z`` is not (B, latent_dim).
+        """
+        if z.dim() != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(
+                f'RainGenerator(latent_dim={self.latent_dim}) expects z of '
+                f'shape (B, {self.latent_dim}), got {tuple(z.shape)}')
+        return self.main(z)
+
+
+def vrgnet_weights_init(module: nn.Module) -> None:
+    """Official VRGNet initialisation, to be used as ``net.apply(fn)``.
+
+    Reproduces ``weights_init`` of the official ``train_*_joint.py``: the
+    ``weight`` of every module whose class name contains ``'Conv'`` is drawn
+    from N(0, 0.02). The official test ``classname.find('Conv' or
+    'SNConv')`` reduces to ``find('Conv')``, so ``ConvTranspose2d`` matches
+    too. Biases and ``nn.Linear`` layers keep PyTorch's defaults, and
+    BatchNorm layers (none in VRGNet) get weight N(1, 0.02) and bias 0. The
+    official code applies it to BNet and to the encoder/generator only, never
+    to the critic; modules without a ``weight`` tensor (such as the
+    convolution wrapped by the critic's spectral norm, whose weight is
+    ``weight_bar``) are skipped.
+
+    Args:
+        module (nn.Module): The module visited by ``nn.Module.apply``.
+    """
+    name = type(module).__name__
+    weight = getattr(module, 'weight', None)
+    if not isinstance(weight, torch.Tensor):
+        return
+    with torch.no_grad():
+        if 'Conv' in name:
+            weight.normal_(0.0, 0.02)
+        elif 'BatchNorm' in name:
+            weight.normal_(1.0, 0.02)
+            if isinstance(getattr(module, 'bias', None), torch.Tensor):
+                module.bias.zero_()
+
+
+def _expected_shapes(model_cls: type, args: Mapping) -> Dict[str, tuple]:
+    """State-dict shapes of ``model_cls(**args)`` without allocating it."""
+    with torch.device('meta'):
+        model = model_cls(**args)
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def _check_state(name: str, sd: Mapping[str, torch.Tensor],
+                 expected: Mapping[str, tuple]) -> None:
+    missing = [k for k in expected if k not in sd]
+    unexpected = [k for k in sd if k not in expected]
+    if missing or unexpected:
+        raise KeyError(f'official VRGNet {name} state dict mismatch: '
+                       f'missing keys {missing}, unexpected keys '
+                       f'{unexpected}')
+    bad = {
+        k: (tuple(sd[k].shape), shape)
+        for k, shape in expected.items() if tuple(sd[k].shape) != shape
+    }
+    if bad:
+        raise ValueError(f'official VRGNet {name} shape mismatch '
+                         f'(got, expected): {bad}')
+
+
+def convert_official_vrgnet_ed(
+        state_dict: Mapping[str, torch.Tensor]) -> Tuple[dict, dict, dict]:
+    """Split an official ``EDNet`` state dict into ours.
+
+    Accepts the dict of an official ``ED_state_*.pt`` (keys
+    ``encoder.main.*`` and ``decoder.main.*``, optionally all prefixed with
+    ``module.``) for the 64-px (``vrgnet.py``) or 256-px (``vrgnet_256.py``)
+    network. ``image_size``, ``latent_dim`` and ``base_channels`` are
+    inferred from the shapes; the tensors themselves are not copied.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): The official state dict.
+
+    Returns:
+        tuple[dict, dict, dict]: ``(encoder_sd, generator_sd, args)``: state
+        dicts for :class:`RainEncoder` and :class:`RainGenerator`, and the
+        constructor arguments of both (``latent_dim``, ``base_channels``,
+        ``image_size``), e.g. ``RainGenerator(**args).load_state_dict(
+        generator_sd)``.
+
+    Raises:
+        KeyError: If keys are missing or unexpected (their names are given).
+        ValueError: If the architecture cannot be inferred or a tensor has
+            the wrong shape.
+    """
+    enc, dec, other = OrderedDict(), OrderedDict(), []
+    for key, value in state_dict.items():
+        k = key[len('module.'):] if key.startswith('module.') else key
+        if k.startswith('encoder.'):
+            enc[k[len('encoder.'):]] = value
+        elif k.startswith('decoder.'):
+            dec[k[len('decoder.'):]] = value
+        else:
+            other.append(key)
+    if other:
+        raise KeyError('unexpected keys in official VRGNet ED state dict '
+                       f'(expected encoder.* / decoder.*): {other}')
+    if 'main.0.weight' not in enc:
+        raise KeyError('official VRGNet ED state dict is missing '
+                       "'encoder.main.0.weight'")
+    convs = [k for k, v in enc.items() if k.endswith('weight') and v.ndim == 4]
+    depth = len(convs) - 1
+    sizes = {d: size for size, d in VRGNET_DEPTHS.items()}
+    if depth not in sizes:
+        raise ValueError(
+            f'cannot infer image_size: the official encoder has {len(convs)} '
+            'convolutions (expected 5 for 64 px or 7 for 256 px)')
+    image_size = sizes[depth]
+    linear_key = f'main.{2 * depth + 3}.weight'
+    if linear_key not in enc:
+        raise KeyError(f"official VRGNet ED state dict is missing "
+                       f"'encoder.{linear_key}'")
+    out_features = enc[linear_key].shape[0]
+    if out_features % 2:
+        raise ValueError('the encoder output size must be 2 * latent_dim, '
+                         f'got {out_features}')
+    args = dict(
+        latent_dim=out_features // 2,
+        base_channels=int(enc['main.0.weight'].shape[0]),
+        image_size=image_size)
+    _check_state('encoder', enc, _expected_shapes(RainEncoder, args))
+    _check_state('decoder', dec, _expected_shapes(RainGenerator, args))
+    return enc, dec, args

@@ -1,0 +1,58 @@
+# Copyright (c) mmderain contributors. All rights reserved.
+"""mmagic's DataPreprocessor plus training-batch augmentations."""
+from typing import Callable, List, Tuple
+
+import torch
+
+from mmderain.registry import MODELS
+from mmderain.utils.imports import quiet_mmagic_import
+
+with quiet_mmagic_import():
+    from mmagic.models import DataPreprocessor
+    from mmagic.structures import DataSample
+
+BatchAugment = Callable[[torch.Tensor, DataSample], Tuple[torch.Tensor,
+                                                          DataSample]]
+
+
+@MODELS.register_module()
+class DerainDataPreprocessor(DataPreprocessor):
+    """mmagic's :class:`DataPreprocessor` with ``batch_augments``.
+
+    After the usual collation, channel-order conversion and normalisation,
+    training batches go through :attr:`batch_augments`, callables
+    ``(inputs, data_samples) -> (inputs, data_samples)`` working on the
+    preprocessed (normalised) tensors, as MMDetection's ``batch_augments``.
+    They are typically installed by a hook (e.g.
+    :class:`~mmderain.engine.hooks.RainAugmentHook`) and are not part of the
+    state dict. The preprocessor runs inside ``train_step`` of plain and
+    distributed models alike, so the augmentations apply in both.
+
+    Args:
+        **kwargs: Arguments of mmagic's :class:`DataPreprocessor`.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.batch_augments: List[BatchAugment] = []
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        """Preprocess a batch; apply :attr:`batch_augments` in training."""
+        data = super().forward(data, training)
+        if training:
+            for augment in self.batch_augments:
+                data['inputs'], data['data_samples'] = augment(
+                    data['inputs'], data['data_samples'])
+        return data
+
+    def to_unit_range(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalised tensors (output channel order) -> [0, 1] images."""
+        if not self._enable_normalize:
+            return x / 255.
+        return (x * self.std + self.mean) / 255.
+
+    def from_unit_range(self, x: torch.Tensor) -> torch.Tensor:
+        """[0, 1] images (output channel order) -> normalised tensors."""
+        if not self._enable_normalize:
+            return x * 255.
+        return (x * 255. - self.mean) / self.std

@@ -1,0 +1,240 @@
+# Copyright (c) mmderain contributors. All rights reserved.
+"""VRGNet joint training: variational derainer, rain encoder, generator,
+critic (Wang et al., *From Rain Generation to Rain Removal*, CVPR 2021).
+"""
+from typing import Dict, Optional
+
+import torch
+from mmengine.logging import MessageHub
+from mmengine.optim import OptimWrapperDict
+
+from mmderain.models.archs.vrgnet_generator import vrgnet_weights_init
+from mmderain.models.losses.variational_losses import (gaussian_kl_to_target,
+                                                       standard_normal_kl)
+from mmderain.registry import MODELS
+from mmderain.utils.imports import quiet_mmagic_import
+from .base_derainer import BaseDerainer
+
+with quiet_mmagic_import():
+    from mmagic.models.losses import gradient_penalty_loss
+
+#: The sub-networks updated by the generator-side step, in the order their
+#: optimisers step (one backward pass feeds all three).
+GENERATOR_SIDE = ('generator', 'rain_encoder', 'rain_generator')
+
+
+@MODELS.register_module()
+class VRGNet(BaseDerainer):
+    """VRGNet: a Bayesian rain generator trained jointly with a derainer.
+
+    A rainy image is ``O = B + R``. The derainer (``generator``, BNet, a
+    :class:`~mmderain.models.archs.VariationalPReNet`) predicts the
+    posterior ``q(B|O) = N(mu_b, var_b)``; the inference network
+    (``rain_encoder``, RNet) predicts ``q(z|O) = N(mu_z, var_z)``; the rain
+    generator (``rain_generator``, G) maps a sampled ``z`` to a rain layer;
+    a WGAN-GP critic (``critic``, D) makes ``O_hat = mu_b + G(z)`` look like
+    real rainy images. Each training iteration (official
+    ``train_syn_joint.py``):
+
+    1. critic step: ``L_D = -mean D(O) + mean D(O_hat.detach())
+       + gp_weight * GP`` (GP on ``alpha O + (1 - alpha) O_hat`` with one
+       ``alpha ~ U(0, 1)`` per sample, gradient norm over all pixels);
+    2. every ``n_dis``-th iteration (0, n_dis, 2 n_dis, ...), one backward of
+       ``L_G = adv_weight * (-mean D(O_hat)) + KL_z + KL_b`` updates the
+       derainer, the encoder and the generator (three optimisers; the
+       critic is frozen for this pass). ``KL_b`` is
+       :func:`~mmderain.models.losses.gaussian_kl_to_target` with prior
+       variance ``prior_var`` and ``KL_z``
+       :func:`~mmderain.models.losses.standard_normal_kl`, both element
+       means, as coded officially.
+
+    On iterations without a generator step the derainer/encoder/generator
+    forward runs without autograd (the official code builds and discards
+    those graphs; values are the same). Inference and tests use the
+    derainer's mean ``mu_b``, like any :class:`BaseDerainer`.
+
+    Args:
+        generator (dict): The variational derainer (BNet) config.
+        rain_encoder (dict): The inference network (RNet) config.
+        rain_generator (dict): The rain generator (G) config.
+        critic (dict): The critic (D) config.
+        prior_var (float): Variance ``eps2`` of the background prior.
+            Defaults to 1e-6.
+        adv_weight (float): Weight of the adversarial term in ``L_G``:
+            1 for the synthetic sets, 0.01 for SPA-Data. Defaults to 1.
+        gp_weight (float): Gradient-penalty weight. Defaults to 10.
+        n_dis (int): Critic steps per generator-side step. Defaults to 5.
+        official_init (bool): Apply the official ``weights_init``
+            (:func:`~mmderain.models.archs.vrgnet_weights_init`: N(0, 0.02)
+            conv weights) to the derainer, encoder and generator in
+            :meth:`init_weights`.
+            Defaults to True.
+        test_cfg (dict, optional): ``quantize`` as in :class:`BaseDerainer`.
+        init_cfg (dict, optional): Initialisation config.
+        data_preprocessor (dict, optional): Defaults to RGB in [0, 1].
+    """
+
+    def __init__(self,
+                 generator: dict,
+                 rain_encoder: dict,
+                 rain_generator: dict,
+                 critic: dict,
+                 prior_var: float = 1e-6,
+                 adv_weight: float = 1.0,
+                 gp_weight: float = 10.0,
+                 n_dis: int = 5,
+                 official_init: bool = True,
+                 train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None) -> None:
+        super().__init__(
+            generator=generator,
+            # monitoring only (the official "Derain Loss"): MSE(mu_b, gt)
+            pixel_loss=dict(type='MSELoss'),
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            init_cfg=init_cfg,
+            data_preprocessor=data_preprocessor)
+        if n_dis < 1:
+            raise ValueError(f'n_dis must be >= 1, got {n_dis}')
+        if prior_var <= 0:
+            raise ValueError(f'prior_var must be > 0, got {prior_var}')
+        self.rain_encoder = MODELS.build(rain_encoder)
+        self.rain_generator = MODELS.build(rain_generator)
+        self.critic = MODELS.build(critic)
+        self.prior_var = prior_var
+        self.adv_weight = adv_weight
+        self.gp_weight = gp_weight
+        self.n_dis = n_dis
+        self.official_init = official_init
+        self._local_step = 0
+
+    def init_weights(self) -> None:
+        """Official initialisation of BNet, RNet and G (the critic keeps
+        PyTorch's defaults), then any ``init_cfg``."""
+        super().init_weights()
+        if self.official_init:
+            for name in GENERATOR_SIDE:
+                getattr(self, name).apply(vrgnet_weights_init)
+
+    # ------------------------------------------------------------------ #
+    def sample_rain(self, num: int, z: Optional[torch.Tensor] = None,
+                    generator: Optional[torch.Generator] = None
+                    ) -> torch.Tensor:
+        """Rain layers ``G(z)`` for ``z ~ N(0, I)`` (or the given ``z``).
+
+        Args:
+            num (int): Number of samples (ignored when ``z`` is given).
+            z (Tensor, optional): Latent codes (num, latent_dim).
+            generator (torch.Generator, optional): RNG for ``z``.
+
+        Returns:
+            Tensor: Rain layers (num, 3, S, S), [0, inf) in image units.
+        """
+        if z is None:
+            dim = self.rain_generator.latent_dim
+            device = next(self.rain_generator.parameters()).device
+            z = torch.randn(num, dim, generator=generator, device='cpu')
+            z = z.to(device)
+        return self.rain_generator(z)
+
+    def _encode(self, inputs: torch.Tensor) -> tuple:
+        mu_b, logvar_b = self.generator(inputs, return_logvar=True)
+        mu_z, logvar_z = self.rain_encoder(inputs)
+        # reparametrisation with the unclamped log-variance, as officially
+        z = mu_z + torch.exp(0.5 * logvar_z) * torch.randn_like(mu_z)
+        rain = self.rain_generator(z)
+        return mu_b, logvar_b, mu_z, logvar_z, rain
+
+    def _current_step(self) -> int:
+        hub = MessageHub.get_current_instance()
+        step = hub.get_info('iter')
+        if step is None:  # outside a runner: count calls
+            step = self._local_step
+        self._local_step += 1
+        return step
+
+    def _critic_scores(self, x: torch.Tensor) -> torch.Tensor:
+        return self.critic(x)
+
+    def train_step(self, data: dict,
+                   optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
+        """One joint iteration: a critic step and, every ``n_dis``-th
+        iteration, a generator-side step.
+
+        Args:
+            data (dict): A batch from the dataloader (``inputs`` rainy,
+                ``data_samples`` with ``gt_img``).
+            optim_wrapper (OptimWrapperDict): Wrappers named ``generator``,
+                ``rain_encoder``, ``rain_generator`` and ``critic``.
+
+        Returns:
+            dict[str, Tensor]: Logged values: ``loss_critic`` (and its parts
+            ``loss_d_real``, ``loss_d_fake``, ``loss_gp``), ``mse`` (derainer
+            MSE, monitoring), and on generator steps ``loss_g``,
+            ``loss_adv``, ``loss_kl_b``, ``loss_kl_z``.
+        """
+        missing = [
+            n for n in (*GENERATOR_SIDE, 'critic') if n not in optim_wrapper
+        ]
+        if missing:
+            raise KeyError(f'VRGNet needs optimizer wrappers {missing}: '
+                           'use MultiOptimWrapperConstructor with one entry '
+                           'per sub-network')
+        data = self.data_preprocessor(data, True)
+        inputs = data['inputs']
+        gt = data['data_samples'].gt_img
+        generator_step = self._current_step() % self.n_dis == 0
+
+        with torch.set_grad_enabled(generator_step):
+            mu_b, logvar_b, mu_z, logvar_z, rain = self._encode(inputs)
+        fake = mu_b + rain
+
+        # (1) critic step
+        critic_ow = optim_wrapper['critic']
+        with critic_ow.optim_context(self.critic):
+            d_real = -self._critic_scores(inputs).mean()
+            d_fake = self._critic_scores(fake.detach()).mean()
+            gp = gradient_penalty_loss(
+                self.critic, inputs, fake.detach(), norm_mode='HWC')
+            loss_critic = d_real + d_fake + self.gp_weight * gp
+        critic_ow.update_params(loss_critic)
+        log = dict(
+            loss_critic=loss_critic.detach(),
+            loss_d_real=d_real.detach(),
+            loss_d_fake=d_fake.detach(),
+            loss_gp=gp.detach(),
+            mse=self.pixel_loss(mu_b.detach(), gt))
+
+        # (2) derainer + encoder + generator step
+        if generator_step:
+            kl_b = gaussian_kl_to_target(mu_b, logvar_b, gt, self.prior_var)
+            kl_z = standard_normal_kl(mu_z, logvar_z)
+            trainable = [
+                p for p in self.critic.parameters() if p.requires_grad
+            ]
+            for p in trainable:
+                p.requires_grad_(False)
+            try:
+                loss_adv = -self._critic_scores(fake).mean()
+            finally:
+                for p in trainable:
+                    p.requires_grad_(True)
+            loss_g = self.adv_weight * loss_adv + kl_z + kl_b
+            wrappers = [optim_wrapper[n] for n in GENERATOR_SIDE]
+            wrappers[0].backward(loss_g)
+            for ow in wrappers:
+                ow.step()
+                ow.zero_grad()
+            log.update(
+                loss_g=loss_g.detach(),
+                loss_adv=loss_adv.detach(),
+                loss_kl_b=kl_b.detach(),
+                loss_kl_z=kl_z.detach())
+        return log
+
+    def forward_train(self, inputs, data_samples=None, **kwargs):
+        """Not used: VRGNet trains through :meth:`train_step`."""
+        raise NotImplementedError(
+            'VRGNet trains with train_step (several optimisers)')

@@ -1,0 +1,181 @@
+# Copyright (c) mmderain contributors. All rights reserved.
+"""VRGNet joint model: the official objective term by term, n_dis, optimisers.
+"""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from mmagic.structures import DataSample
+from mmengine.logging import MessageHub
+from mmengine.optim import OptimWrapper, OptimWrapperDict
+from mmengine.registry import init_default_scope
+
+import mmderain.models.archs.sagan_critic  # noqa: F401
+import mmderain.models.archs.variational_prenet  # noqa: F401
+import mmderain.models.archs.vrgnet_encoder  # noqa: F401
+import mmderain.models.archs.vrgnet_generator  # noqa: F401
+from mmderain.models.derainers.vrgnet import VRGNet
+from mmderain.models.losses.variational_losses import (gaussian_kl_to_target,
+                                                       standard_normal_kl)
+from mmderain.registry import MODELS
+
+NAMES = ('generator', 'rain_encoder', 'rain_generator', 'critic')
+
+
+def _build(**kwargs):
+    init_default_scope('mmderain')
+    cfg = dict(
+        type='VRGNet',
+        generator=dict(
+            type='VariationalPReNet',
+            num_stages=2,
+            mid_channels=4,
+            num_res_blocks=1),
+        rain_encoder=dict(
+            type='RainEncoder', latent_dim=8, base_channels=4, image_size=64),
+        rain_generator=dict(
+            type='RainGenerator', latent_dim=8, base_channels=4,
+            image_size=64),
+        critic=dict(type='SAGANCritic', image_size=64, conv_dim=8))
+    cfg.update(kwargs)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    return model
+
+
+def _batch(n=2, size=64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for _ in range(n):
+        gt = torch.randint(0, 200, (3, size, size), generator=g,
+                           dtype=torch.uint8)
+        img = (gt + torch.randint(0, 56, gt.shape, generator=g)).to(
+            torch.uint8)
+        ds = DataSample(gt_img=gt)
+        ds.set_metainfo(dict(img_channel_order='rgb', gt_channel_order='rgb'))
+        inputs.append(img)
+        samples.append(ds)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def _optim(model):
+    return OptimWrapperDict(
+        **{
+            n: OptimWrapper(
+                torch.optim.Adam(getattr(model, n).parameters(), lr=1e-3))
+            for n in NAMES
+        })
+
+
+def test_kl_terms_on_known_values():
+    mu = torch.tensor([0.5, 0.2])
+    logvar = torch.log(torch.tensor([1e-6, 4e-6]))
+    target = torch.tensor([0.5, 0.1])
+    # 0.5 * mean[(mu-t)^2/eps2 + r - 1 - log r], r = var/eps2 = (1, 4)
+    expected = 0.5 * ((0 + 0 + 0) + (0.01 / 1e-6 + 4 - 1 - math.log(4))) / 2
+    assert gaussian_kl_to_target(mu, logvar, target).item() == pytest.approx(
+        expected, rel=1e-5)
+    mu_z, logvar_z = torch.tensor([[1., 0.]]), torch.tensor([[0., 1.]])
+    expected_z = 0.5 * ((1 + 1 - 1 - 0) + (0 + math.e - 1 - 1)) / 2
+    assert standard_normal_kl(mu_z, logvar_z).item() == pytest.approx(
+        expected_z, rel=1e-6)
+    # log-variances are clamped to [log 1e-8, log 1e4], gradient 0 outside
+    lv = torch.tensor([-30., 20.], requires_grad=True)
+    standard_normal_kl(torch.zeros(2), lv).backward()
+    assert torch.equal(lv.grad, torch.zeros(2))
+
+
+def test_init_weights_is_the_official_one():
+    model = _build()
+    # N(0, 0.02) conv weights for BNet, RNet and G; the critic keeps
+    # PyTorch's initialisation (its convs are spectrally normalised)
+    w = model.rain_generator.main[3].weight if hasattr(
+        model.rain_generator, 'main') else None
+    assert w is not None and abs(w.std().item() - 0.02) < 0.004
+    assert abs(model.generator.head.weight.std().item() - 0.02) < 0.004
+
+
+def test_critic_every_step_generator_side_every_n_dis():
+    model = _build(n_dis=2)
+    optim = _optim(model)
+    hub = MessageHub.get_current_instance()
+    snaps = []
+    logs = []
+    for it in range(3):
+        hub.update_info('iter', it)
+        before = {
+            n: next(getattr(model, n).parameters()).detach().clone()
+            for n in NAMES
+        }
+        logs.append(model.train_step(_batch(seed=it), optim))
+        snaps.append({
+            n: not torch.equal(before[n],
+                               next(getattr(model, n).parameters()))
+            for n in NAMES
+        })
+    # iterations 0 and 2 update everything, iteration 1 only the critic
+    assert snaps[0] == dict.fromkeys(NAMES, True)
+    assert snaps[1] == dict(
+        generator=False, rain_encoder=False, rain_generator=False,
+        critic=True)
+    assert snaps[2] == dict.fromkeys(NAMES, True)
+    assert {'loss_g', 'loss_kl_b', 'loss_kl_z', 'loss_adv'} <= set(logs[0])
+    assert 'loss_g' not in logs[1]
+    assert {'loss_critic', 'loss_gp', 'loss_d_real', 'loss_d_fake',
+            'mse'} <= set(logs[1])
+    # no gradient left on the critic from the generator-side pass
+    assert all(p.grad is None or not p.grad.abs().sum()
+               for p in model.critic.parameters())
+
+
+def test_loss_terms_match_the_official_formulas():
+    model = _build()
+    optim = _optim(model)
+    MessageHub.get_current_instance().update_info('iter', 0)
+    batch = _batch()
+    data = model.data_preprocessor(batch, True)
+    x, gt = data['inputs'], data['data_samples'].gt_img
+    torch.manual_seed(3)
+    with torch.no_grad():
+        mu_b, logvar_b = model.generator(x, return_logvar=True)
+        mu_z, logvar_z = model.rain_encoder(x)
+    log = model.train_step(batch, optim)
+    assert log['mse'].item() == pytest.approx(
+        F.mse_loss(mu_b, gt).item(), rel=1e-5)
+    kl_b = gaussian_kl_to_target(mu_b, logvar_b, gt, 1e-6)
+    assert log['loss_kl_b'].item() == pytest.approx(kl_b.item(), rel=1e-5)
+    # at initialisation log var_b ~ 0: KL_b ~ 0.5 * (1e6 - 1 - log 1e6)
+    assert 4e5 < log['loss_kl_b'].item() < 6e5
+    assert log['loss_kl_z'].item() == pytest.approx(
+        standard_normal_kl(mu_z, logvar_z).item(), rel=1e-5)
+    assert log['loss_g'].item() == pytest.approx(
+        (log['loss_adv'] + log['loss_kl_b'] + log['loss_kl_z']).item(),
+        rel=1e-5)
+    assert log['loss_critic'].item() == pytest.approx(
+        (log['loss_d_real'] + log['loss_d_fake'] +
+         10 * log['loss_gp']).item(), rel=1e-5)
+
+
+def test_inference_is_the_derainer_mean():
+    model = _build().eval()
+    batch = _batch(n=1)
+    out = model.test_step(batch)[0].output.pred_img
+    x = batch['inputs'][0].float()[None] / 255
+    with torch.no_grad():
+        mu = model.generator(x)
+    expected = torch.floor((mu.clamp(0, 1) * 255).flip(1)[0] + 0.5)
+    torch.testing.assert_close(out, expected, atol=1, rtol=0)
+
+
+def test_errors():
+    model = _build()
+    with pytest.raises(KeyError, match='optimizer wrappers'):
+        model.train_step(_batch(), OptimWrapperDict(
+            generator=OptimWrapper(torch.optim.SGD(
+                model.generator.parameters(), lr=0.1))))
+    with pytest.raises(ValueError, match='n_dis'):
+        _build(n_dis=0)
+    with pytest.raises(NotImplementedError):
+        model(torch.zeros(1, 3, 64, 64), None, mode='loss')
+    assert isinstance(model, VRGNet)
