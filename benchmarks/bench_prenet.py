@@ -81,9 +81,8 @@ class OfficialPReNet(nn.Module):
             setattr(self, f'conv_{name}', _conv(2 * c, c, act()))
         self.res_convs = nn.ModuleList(
             nn.Sequential(
-                nn.Conv2d(c, c, 3, 1, 1), nn.ReLU(),
-                nn.Conv2d(c, c, 3, 1, 1), nn.ReLU())
-            for _ in range(net.num_res_blocks))
+                nn.Conv2d(c, c, 3, 1, 1), nn.ReLU(), nn.Conv2d(c, c, 3, 1, 1),
+                nn.ReLU()) for _ in range(net.num_res_blocks))
         self.conv = _conv(c, cin)
         if self.variational:
             self.convfinal = _conv(c, 2 * cin)
@@ -141,9 +140,9 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _time_alternately(fns: Dict[str, Callable[[], object]],
-                      device: torch.device, warmup: int,
-                      repeats: int) -> Dict[str, float]:
+def _time_alternately(fns: Dict[str, Callable[[],
+                                              object]], device: torch.device,
+                      warmup: int, repeats: int) -> Dict[str, float]:
     """Median seconds per call of each function, calls interleaved."""
     for _ in range(warmup):
         for fn in fns.values():
@@ -211,10 +210,11 @@ def main(argv=None) -> Dict[str, float]:
         print(f'max |ours - official| = {diff:.2e}')
         if not diff <= 1e-5:
             raise AssertionError(f'outputs differ by {diff:.2e} > 1e-5')
-        t = _time_alternately({
-            'official': lambda: official(x),
-            'ours': lambda: net(x)
-        }, device, args.warmup, args.repeats)
+        t = _time_alternately(
+            {
+                'official': lambda: official(x),
+                'ours': lambda: net(x)
+            }, device, args.warmup, args.repeats)
     ips = {k: args.batch / v for k, v in t.items()}
     speedup = ips['ours'] / ips['official']
     name = 'VariationalPReNet' if args.variational else 'PReNet'

@@ -102,3 +102,37 @@ def run_tool(name, argv):
         Whatever the tool's ``main`` returns.
     """
     return load_tool(name).main(argv)
+
+
+def run_dist(script, args, nproc=1, timeout=600):
+    """Run ``tools/<script>`` (``dist_train.sh``/``dist_test.sh``) on CPU.
+
+    ``args`` are the script's arguments before and after the process count:
+    ``(config_and_checkpoint, extra)``. Uses a free port and one OpenMP
+    thread per process.
+
+    Returns:
+        subprocess.CompletedProcess: The finished run (stdout/stderr text).
+    """
+    import os
+    import socket
+    import subprocess
+    import sys
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    env = dict(
+        os.environ,
+        PYTHON=sys.executable,
+        PORT=str(port),
+        CUDA_VISIBLE_DEVICES='',
+        OMP_NUM_THREADS='1')
+    head, extra = args
+    return subprocess.run(['bash', f'tools/{script}', *head,
+                           str(nproc), *extra],
+                          cwd=root,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=timeout)

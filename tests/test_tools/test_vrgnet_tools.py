@@ -8,15 +8,12 @@ channel encoder/generator/critic, 2 iterations) and pointed at tiny data.
 import glob
 import os
 import os.path as osp
-import socket
-import subprocess
-import sys
 
 import cv2
 import torch
 from mmengine.config import Config
 
-from tests._helpers import run_tool, tiny_prenet_cfg, write_pairs
+from tests._helpers import run_dist, run_tool, tiny_prenet_cfg, write_pairs
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = dict(latent_dim=8, base_channels=4, image_size=64)
@@ -44,12 +41,6 @@ def _joint_config(tmp_path, data):
     path = str(tmp_path / 'vrgnet_tiny.py')
     cfg.dump(path)
     return path
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def test_joint_training_augmentation_and_generation(tmp_path):
@@ -112,27 +103,15 @@ def test_joint_training_augmentation_and_generation(tmp_path):
     grid = cv2.imread(files['disentanglement'])
     # 2 rows (dims) x 16 sweep values of 64 px tiles, 2 px padding
     assert grid.shape[:2] == (2 + 2 * 66, 2 + 16 * 66)
-    assert cv2.imread(files['interpolation']).shape[:2] == (2 + 3 * 66,
-                                                           2 + 5 * 66)
+    interp = cv2.imread(files['interpolation'])
+    assert interp.shape[:2] == (2 + 3 * 66, 2 + 5 * 66)
 
 
 def test_dist_train_joint_one_cpu_process(tmp_path):
     data = write_pairs(tmp_path / 'data', n=3, size=(64, 72))
     cfg = _joint_config(tmp_path, data)
     work = str(tmp_path / 'work')
-    env = dict(
-        os.environ,
-        PYTHON=sys.executable,
-        PORT=str(_free_port()),
-        CUDA_VISIBLE_DEVICES='',
-        OMP_NUM_THREADS='1')
-    proc = subprocess.run(
-        ['bash', 'tools/dist_train.sh', cfg, '1', '--work-dir', work],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600)
+    proc = run_dist('dist_train.sh', ([cfg], ['--work-dir', work]))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'Distributed launcher: pytorch' in proc.stdout + proc.stderr
     assert osp.isfile(osp.join(work, 'iter_2.pth'))

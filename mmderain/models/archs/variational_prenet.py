@@ -103,8 +103,8 @@ class VariationalPReNet(PReNet):
 
 
 def convert_official_vrgnet_derainer(
-        official: Dict[str, torch.Tensor]
-) -> Tuple[Dict[str, torch.Tensor], dict]:
+        official: Dict[str,
+                       torch.Tensor]) -> Tuple[Dict[str, torch.Tensor], dict]:
     """Map an official VRGNet ``DerainNet_state_*.pt`` onto our derainer.
 
     The official ``Derain`` module holds the network as ``derainet``

@@ -84,8 +84,24 @@ def vrgnet_depth(image_size: int) -> int:
     return VRGNET_DEPTHS[image_size]
 
 
+class _LatentImageNet(nn.Module):
+    """Shared arguments of the VRGNet encoder and generator."""
+
+    def _set_sizes(self, latent_dim: int, base_channels: int,
+                   image_size: int) -> int:
+        """Validate and store the sizes; returns the number of levels."""
+        depth = vrgnet_depth(image_size)
+        if latent_dim < 1 or base_channels < 1:
+            raise ValueError('latent_dim and base_channels must be positive, '
+                             f'got {latent_dim} and {base_channels}')
+        self.latent_dim = latent_dim
+        self.base_channels = base_channels
+        self.image_size = image_size
+        return depth
+
+
 @MODELS.register_module()
-class RainEncoder(nn.Module):
+class RainEncoder(_LatentImageNet):
     """VRGNet ``RNet``: posterior ``q(z | O)`` over the rain latent.
 
     Args:
@@ -107,13 +123,7 @@ class RainEncoder(nn.Module):
                  base_channels: int = 32,
                  image_size: int = 64) -> None:
         super().__init__()
-        depth = vrgnet_depth(image_size)
-        if latent_dim < 1 or base_channels < 1:
-            raise ValueError('latent_dim and base_channels must be positive, '
-                             f'got {latent_dim} and {base_channels}')
-        self.latent_dim = latent_dim
-        self.base_channels = base_channels
-        self.image_size = image_size
+        depth = self._set_sizes(latent_dim, base_channels, image_size)
 
         layers = []
         in_ch = self.in_channels

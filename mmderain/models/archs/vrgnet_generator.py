@@ -58,11 +58,11 @@ import torch
 import torch.nn as nn
 
 from mmderain.registry import MODELS
-from .vrgnet_encoder import VRGNET_DEPTHS, RainEncoder, vrgnet_depth
+from .vrgnet_encoder import VRGNET_DEPTHS, RainEncoder, _LatentImageNet
 
 
 @MODELS.register_module()
-class RainGenerator(nn.Module):
+class RainGenerator(_LatentImageNet):
     """VRGNet rain generator ``G``: latent code -> non-negative rain layer.
 
     Args:
@@ -84,13 +84,7 @@ class RainGenerator(nn.Module):
                  base_channels: int = 32,
                  image_size: int = 64) -> None:
         super().__init__()
-        depth = vrgnet_depth(image_size)
-        if latent_dim < 1 or base_channels < 1:
-            raise ValueError('latent_dim and base_channels must be positive, '
-                             f'got {latent_dim} and {base_channels}')
-        self.latent_dim = latent_dim
-        self.base_channels = base_channels
-        self.image_size = image_size
+        depth = self._set_sizes(latent_dim, base_channels, image_size)
 
         top = base_channels * 2**depth
         layers = [
