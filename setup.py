@@ -7,8 +7,36 @@ only the ranges mmderain itself needs, so ``pip install -e .`` into a
 prepared environment never rebuilds mmcv.
 """
 import os.path as osp
+import sys
 
 from setuptools import find_packages, setup
+
+
+def ext_modules_and_cmdclass() -> tuple:
+    """The compiled CPU kernels (``mmderain.ops._ext``), if torch is here.
+
+    They are optional: without torch in the build environment (or with
+    ``MMDERAIN_NO_EXT=1``) nothing is compiled and mmderain uses its
+    PyTorch paths.
+    """
+    import os
+    if os.environ.get('MMDERAIN_NO_EXT') == '1':
+        return [], {}
+    try:
+        from torch.utils.cpp_extension import BuildExtension, CppExtension
+    except ImportError:
+        return [], {}
+    flags = ['-O3', '-ffast-math', '-fopenmp']
+    if sys.platform == 'darwin':  # Apple clang has no OpenMP by default
+        flags = ['-O3', '-ffast-math']
+    ext = CppExtension(
+        'mmderain.ops._ext', ['mmderain/ops/csrc/lstm_pointwise.cpp'],
+        extra_compile_args=flags,
+        extra_link_args=['-fopenmp'] if '-fopenmp' in flags else [])
+    return [ext], {'build_ext': BuildExtension.with_options(use_ninja=False)}
+
+
+EXT_MODULES, CMDCLASS = ext_modules_and_cmdclass()
 
 
 def read_version() -> str:
@@ -41,5 +69,7 @@ setup(
         'mmagic>=1.2.0,<1.3',
     ],
     extras_require=dict(tests=['pytest', 'scikit-image']),
+    ext_modules=EXT_MODULES,
+    cmdclass=CMDCLASS,
     zip_safe=False,
 )

@@ -14,8 +14,10 @@ The official networks (csdwren/PReNet ``networks.py``, hongwang01/VRGNet
 :class:`OfficialPReNet` below is that dataflow, written out as plainly,
 holding the **same weights** as our :class:`PReNet` (the fused gate kernel
 split back into four). Ours computes the same function with one gate
-convolution, a fused point-wise LSTM update, the head convolution split by
-linearity, in-place activations and, on CPU, channels-last features.
+convolution (the first stage convolving only the input half: the state is
+zero), a fused point-wise LSTM update (one compiled pass on CPU, one Triton
+kernel on CUDA), ReLUs fused into the convolutions (oneDNN post-ops),
+in-place additions and, on CPU, channels-last features.
 
 The script checks that both give the same outputs (max abs difference
 <= 1e-5), then times them alternately on the same input, under

@@ -182,22 +182,46 @@ def convert_official_checkpoint(src: str, dst: str,
     Returns:
         dict: The generator arguments ``convert_fn`` detected.
     """
+    state, args = convert_fn(load_official_state_dict(src))
+    save_converted_checkpoint(
+        {f'generator.{k}': v
+         for k, v in state.items()},
+        dict(
+            converted_from=osp.basename(src),
+            source=source,
+            generator=dict(type=generator_type, **args)), dst)
+    return args
+
+
+def load_official_state_dict(src: str) -> dict:
+    """Load an official checkpoint's state dict with ``weights_only=True``.
+
+    Args:
+        src (str): A plain state dict file, or a dict holding one under
+            ``'state_dict'``.
+
+    Returns:
+        dict: The state dict.
+
+    Raises:
+        FileNotFoundError: If ``src`` does not exist.
+    """
     if not osp.isfile(src):
         raise FileNotFoundError(f'official checkpoint not found: {src}')
     official = torch.load(src, map_location='cpu', weights_only=True)
     if isinstance(official, dict) and 'state_dict' in official:
         official = official['state_dict']
-    state, args = convert_fn(official)
-    ckpt = dict(
-        state_dict={
-            f'generator.{k}': v
-            for k, v in state.items()
-        },
-        meta=dict(
-            converted_from=osp.basename(src),
-            source=source,
-            generator=dict(type=generator_type, **args)))
+    return official
+
+
+def save_converted_checkpoint(state_dict: dict, meta: dict, dst: str) -> None:
+    """Write ``{'state_dict': state_dict, 'meta': meta}`` atomically.
+
+    Args:
+        state_dict (dict): Model keys (``generator.*``, ...) to tensors.
+        meta (dict): Where the weights come from and the architectures.
+        dst (str): Output path; its folder is created if needed.
+    """
     buf = io.BytesIO()
-    torch.save(ckpt, buf)
+    torch.save(dict(state_dict=state_dict, meta=meta), buf)
     AtomicLocalBackend().put(buf.getvalue(), dst)
-    return args

@@ -13,6 +13,10 @@ step. :func:`lstm_pointwise` computes the same numbers with
 
 * one Triton kernel on CUDA tensors when no gradient is recorded (each
   gate element is read once, ``h'`` and ``c'`` are written once);
+* the same single pass as a compiled C++ kernel on CPU tensors when no
+  gradient is recorded (``mmderain/ops/csrc/lstm_pointwise.cpp``, built by
+  ``pip install -e .``; vectorised, with an AVX2 clone, over PyTorch's
+  threads);
 * PyTorch operations otherwise: out of place when autograd records the
   graph (exact gradients); without autograd, in place, and when the caller
   hands over the gates buffer (``overwrite_gates=True``) with a single
@@ -33,7 +37,12 @@ try:  # Triton is optional: only the CUDA inference path uses it
 except ImportError:  # pragma: no cover - depends on the installation
     triton = None
 
-_BACKENDS = ('auto', 'torch', 'triton')
+try:  # the compiled CPU kernel is optional: built by `pip install -e .`
+    from mmderain.ops import _ext as _cpu_ext
+except ImportError:  # pragma: no cover - depends on the build
+    _cpu_ext = None
+
+_BACKENDS = ('auto', 'torch', 'triton', 'cpu')
 
 
 def lstm_pointwise_reference(
@@ -166,6 +175,31 @@ def _triton_pointwise(
     return h_out, c_out
 
 
+def _cpu_pointwise(
+        gates: torch.Tensor,
+        c: Optional[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+    """One pass of the compiled CPU kernel; no autograd."""
+    layout = _gate_layout(gates)
+    if layout is None:
+        gates = gates.contiguous()
+        layout = _gate_layout(gates)
+    fmt, inner = layout
+    n, c4, hh, ww = gates.shape
+    h_out = torch.empty((n, c4 // 4, hh, ww),
+                        dtype=gates.dtype,
+                        memory_format=fmt)
+    c_out = torch.empty_like(h_out)
+    if c is not None:
+        c = c.to(gates.dtype).contiguous(memory_format=fmt)
+    _cpu_ext.lstm_pointwise(gates, c, h_out, c_out, inner)
+    return h_out, c_out
+
+
+def cpu_kernel_available() -> bool:
+    """Whether the compiled CPU kernel was built (``pip install -e .``)."""
+    return _cpu_ext is not None
+
+
 def triton_available() -> bool:
     """Whether the Triton kernel can be used (Triton is importable)."""
     return triton is not None
@@ -183,10 +217,11 @@ def lstm_pointwise(
             along dim 1, (N, 4C, H, W), NCHW or channels-last.
         c (Tensor, optional): Cell state (N, C, H, W); ``None`` stands for a
             zero state. Defaults to None.
-        backend (str): ``'auto'`` (Triton for CUDA tensors when no gradient
-            is recorded and Triton is installed, PyTorch otherwise),
-            ``'torch'`` or ``'triton'`` (forced; no autograd). Defaults to
-            ``'auto'``.
+        backend (str): ``'auto'`` (when no gradient is recorded: Triton for
+            CUDA tensors if Triton is installed, the compiled kernel for
+            float32/float64 CPU tensors if it was built; PyTorch otherwise),
+            ``'torch'``, ``'triton'`` or ``'cpu'`` (forced; the last two
+            record no autograd graph). Defaults to ``'auto'``.
         overwrite_gates (bool): The caller no longer needs ``gates``: the
             PyTorch path may then use it as scratch space when no gradient
             is recorded (fewer and faster passes; ``tanh`` is computed as
@@ -198,7 +233,9 @@ def lstm_pointwise(
 
     Raises:
         ValueError: On an unknown backend or mismatched shapes.
-        RuntimeError: If ``backend='triton'`` but Triton is missing.
+        RuntimeError: If ``backend='triton'`` but Triton is missing, or
+            ``backend='cpu'`` but the kernel was not built or the tensors
+            are not float32/float64 CPU tensors.
     """
     if backend not in _BACKENDS:
         raise ValueError(f'backend must be one of {_BACKENDS}, got '
@@ -210,13 +247,32 @@ def lstm_pointwise(
         needs_grad = torch.is_grad_enabled() and (gates.requires_grad or
                                                   (c is not None
                                                    and c.requires_grad))
-        use_triton = (triton is not None and gates.is_cuda and not needs_grad)
-        backend = 'triton' if use_triton else 'torch'
+        if needs_grad:
+            backend = 'torch'
+        elif gates.is_cuda:
+            backend = 'triton' if triton is not None else 'torch'
+        elif (_cpu_ext is not None and gates.device.type == 'cpu'
+              and gates.dtype in (torch.float32, torch.float64)):
+            backend = 'cpu'
+        else:
+            backend = 'torch'
+    if c is not None and c.shape[1] * 4 != gates.shape[1]:
+        raise ValueError(f'cell state {tuple(c.shape)} does not match '
+                         f'gates {tuple(gates.shape)}')
+    if backend == 'cpu':
+        if _cpu_ext is None:
+            raise RuntimeError(
+                'backend="cpu" needs the compiled kernel '
+                '(mmderain.ops._ext): run `pip install -e .` with a C++ '
+                'compiler')
+        if (gates.device.type != 'cpu'
+                or gates.dtype not in (torch.float32, torch.float64)):
+            raise RuntimeError('backend="cpu" needs float32/float64 CPU '
+                               f'tensors, got {gates.dtype} on '
+                               f'{gates.device}')
+        return _cpu_pointwise(gates, c)
     if backend == 'triton':
         if triton is None:
             raise RuntimeError('backend="triton" needs Triton installed')
         return _triton_pointwise(gates, c)
-    if c is not None and c.shape[1] * 4 != gates.shape[1]:
-        raise ValueError(f'cell state {tuple(c.shape)} does not match '
-                         f'gates {tuple(gates.shape)}')
     return _torch_pointwise(gates, c, overwrite_gates)

@@ -30,6 +30,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmderain.registry import MODELS
+from mmderain.ops import conv2d_relu
 from .lstm_pointwise import lstm_pointwise
 
 
@@ -126,7 +127,9 @@ class ResBlock(nn.Module):
         if _records_grad(x, self):
             out = F.relu(self.conv2(F.relu(self.conv1(x))))
             return F.relu(out + x)
-        out = self.conv2(self.conv1(x).relu_()).relu_().add_(x)
+        out = conv2d_relu(
+            conv2d_relu(x, self.conv1.weight, self.conv1.bias),
+            self.conv2.weight, self.conv2.bias).add_(x)
         return out if nonneg_input else out.relu_()
 
 
@@ -139,8 +142,9 @@ class PReNet(nn.Module):
 
     * the LSTM gates are one convolution and one fused point-wise update
       (:class:`ConvLSTMCell`), and the first stage skips the zero state;
-    * without autograd, ReLUs and additions work in place and redundant
-      ReLUs of non-negative sums are skipped;
+    * without autograd, ReLUs are fused into the convolutions on CPU
+      (:func:`~mmderain.ops.conv2d_relu`), additions work in place and
+      redundant ReLUs of non-negative sums are skipped;
     * for CPU inference, features are kept channels-last, which oneDNN
       convolutions run without reordering (much faster than NCHW).
 
@@ -226,8 +230,11 @@ class PReNet(nn.Module):
         out, h, c = x, None, None
         stages = []
         for s in range(self.num_stages):
-            feat = self.head(torch.cat((x, out), 1))
-            feat = F.relu(feat) if track else feat.relu_()
+            feat = torch.cat((x, out), 1)
+            if track:
+                feat = F.relu(self.head(feat))
+            else:
+                feat = conv2d_relu(feat, self.head.weight, self.head.bias)
             if self.lstm is not None:
                 h, c = self.lstm(feat, h, c)
                 feat = h

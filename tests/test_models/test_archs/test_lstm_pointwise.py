@@ -10,7 +10,9 @@ import textwrap
 import pytest
 import torch
 
-from mmderain.models.archs.lstm_pointwise import (lstm_pointwise,
+from mmderain.models.archs import lstm_pointwise as lp
+from mmderain.models.archs.lstm_pointwise import (cpu_kernel_available,
+                                                  lstm_pointwise,
                                                   lstm_pointwise_reference,
                                                   triton_available)
 
@@ -69,16 +71,62 @@ def test_torch_path_gradients(zero_state):
     assert torch.equal(g1.detach(), gates)
 
 
-def test_auto_backend_on_cpu_is_torch_and_validates():
+def test_auto_backend_on_cpu_validates(monkeypatch):
     gates, c = _inputs(torch.contiguous_format, False)
     h, _ = lstm_pointwise(gates, c, backend='torch')
+    # without the compiled kernel, 'auto' is the PyTorch path
+    monkeypatch.setattr(lp, '_cpu_ext', None)
     torch.testing.assert_close(lstm_pointwise(gates, c)[0], h, rtol=0, atol=0)
+    with pytest.raises(RuntimeError, match='pip install -e'):
+        lstm_pointwise(gates, c, backend='cpu')
     with pytest.raises(ValueError, match='backend'):
         lstm_pointwise(gates, c, backend='cuda')
     with pytest.raises(ValueError, match='gates must be'):
         lstm_pointwise(gates[:, :10], None)
     with pytest.raises(ValueError, match='does not match'):
         lstm_pointwise(gates, c[:, :2])
+
+
+@pytest.mark.parametrize('fmt', FORMATS)
+@pytest.mark.parametrize('zero_state', [False, True])
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+def test_compiled_cpu_kernel(fmt, zero_state, dtype):
+    if not cpu_kernel_available():
+        if os.environ.get('CI'):
+            pytest.fail('mmderain.ops._ext was not built by pip install -e .')
+        pytest.skip('compiled CPU kernel not built (pip install -e .)')
+    gates, c = _inputs(fmt, zero_state, dtype)
+    gates = torch.cat([gates] * 300, 2)  # spans several threads' chunks
+    c = None if c is None else torch.cat([c] * 300, 2)
+    h_ref, c_ref = lstm_pointwise_reference(gates, c)
+    before = gates.clone()
+    with torch.no_grad():
+        h, c_new = lstm_pointwise(gates, c)  # auto: the compiled kernel
+        h2, _ = lstm_pointwise(gates, c, backend='cpu')
+    torch.testing.assert_close(h, h_ref, rtol=0, atol=1e-6)
+    torch.testing.assert_close(c_new, c_ref, rtol=0, atol=1e-6)
+    assert torch.equal(h, h2)
+    assert torch.equal(gates, before)
+    assert h.is_contiguous(memory_format=fmt)
+    assert h.dtype == dtype
+
+
+def test_compiled_cpu_kernel_layouts_and_autograd():
+    if not cpu_kernel_available():
+        pytest.skip('compiled CPU kernel not built (pip install -e .)')
+    g = torch.Generator().manual_seed(1)
+    # neither NCHW nor channels-last: copied first
+    gates = torch.randn(2, 7, 5, 12, generator=g).permute(0, 3, 2, 1)
+    c = torch.randn(2, 3, 5, 7, generator=g)
+    h, cn = lstm_pointwise(gates, c, backend='cpu')
+    hr, cr = lstm_pointwise_reference(gates, c)
+    torch.testing.assert_close(h, hr, rtol=0, atol=1e-6)
+    # with autograd, 'auto' keeps the differentiable PyTorch path
+    gates.requires_grad_()
+    h, _ = lstm_pointwise(gates, c)
+    assert h.requires_grad
+    with pytest.raises(RuntimeError, match='float32/float64 CPU'):
+        lstm_pointwise(gates.detach().half(), None, backend='cpu')
 
 
 _TRITON_SCRIPT = textwrap.dedent('''
