@@ -29,14 +29,11 @@ def test_joint_recipe(path):
     assert m.prior_var == 1e-6 and m.adv_weight == (0.01 if spa else 1.0)
     assert m.test_cfg.quantize == 'trunc'
     ow = cfg.optim_wrapper
-    assert ow.constructor == 'MultiOptimWrapperConstructor'
+    assert ow.constructor == 'GroupedOptimWrapperConstructor'
     assert {k: ow[k].optimizer.lr
-            for k in ('generator', 'rain_encoder', 'rain_generator',
-                      'critic')} == dict(
-                          generator=2e-4,
-                          rain_encoder=1e-4,
-                          rain_generator=1e-4,
-                          critic=4e-4)
+            for k in ('generator', 'rain', 'critic')} == dict(
+                generator=2e-4, rain=1e-4, critic=4e-4)
+    assert tuple(ow.rain.modules) == ('rain_encoder', 'rain_generator')
     epochs = 800 if spa else 700
     assert cfg.train_cfg.max_iters == epochs * 3000
     assert cfg.param_scheduler.milestones == [

@@ -1,15 +1,15 @@
-# VRGNet's joint schedule: Adam (default betas) with lr 2e-4 for the
-# derainer, 1e-4 for the rain encoder and generator (one optimiser
-# officially; Adam is per-parameter, so two are the same) and 4e-4 for the
-# critic; 700 epochs of 3,000 iterations (batch 18), every lr halved at
-# epochs 400/600/650/675/690/700.
+# VRGNet's joint schedule: three Adam optimisers (default betas), as the
+# official code: lr 2e-4 for the derainer (BNet), 1e-4 for the rain encoder
+# and generator together (RNet + G) and 4e-4 for the critic; 700 epochs of
+# 3,000 iterations (batch 18), every lr halved at epochs
+# 400/600/650/675/690/700.
 optim_wrapper = dict(
-    constructor='MultiOptimWrapperConstructor',
+    constructor='GroupedOptimWrapperConstructor',
     generator=dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-4)),
-    rain_encoder=dict(
-        type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-4)),
-    rain_generator=dict(
-        type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-4)),
+    rain=dict(
+        type='OptimWrapper',
+        optimizer=dict(type='Adam', lr=1e-4),
+        modules=('rain_encoder', 'rain_generator')),
     critic=dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=4e-4)))
 
 param_scheduler = dict(

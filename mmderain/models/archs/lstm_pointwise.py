@@ -142,10 +142,14 @@ if triton is not None:
         tl.store(h_out_ptr + offs, h.to(h_out_ptr.dtype.element_ty), mask=mask)
 
 
-def _triton_pointwise(
-        gates: torch.Tensor,
-        c: Optional[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
-    """One Triton kernel launch; no autograd."""
+def _prepare_outputs(gates: torch.Tensor, c: Optional[torch.Tensor]):
+    """Buffers of the one-pass kernels.
+
+    Returns:
+        tuple: ``(gates, c, h_out, c_out, inner)``: ``gates`` as NCHW or
+        channels-last (copied if neither), ``c`` in the same layout and
+        dtype, empty ``h_out``/``c_out`` and the gate run length.
+    """
     layout = _gate_layout(gates)
     if layout is None:
         gates = gates.contiguous()
@@ -161,6 +165,14 @@ def _triton_pointwise(
             raise ValueError(f'cell state {tuple(c.shape)} does not match '
                              f'gates {tuple(gates.shape)}')
         c = c.to(gates.dtype).contiguous(memory_format=fmt)
+    return gates, c, h_out, c_out, inner
+
+
+def _triton_pointwise(
+        gates: torch.Tensor,
+        c: Optional[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+    """One Triton kernel launch; no autograd."""
+    gates, c, h_out, c_out, inner = _prepare_outputs(gates, c)
     numel = h_out.numel()
     block = 1024
     _lstm_pointwise_kernel[(triton.cdiv(numel, block), )](
@@ -179,18 +191,7 @@ def _cpu_pointwise(
         gates: torch.Tensor,
         c: Optional[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
     """One pass of the compiled CPU kernel; no autograd."""
-    layout = _gate_layout(gates)
-    if layout is None:
-        gates = gates.contiguous()
-        layout = _gate_layout(gates)
-    fmt, inner = layout
-    n, c4, hh, ww = gates.shape
-    h_out = torch.empty((n, c4 // 4, hh, ww),
-                        dtype=gates.dtype,
-                        memory_format=fmt)
-    c_out = torch.empty_like(h_out)
-    if c is not None:
-        c = c.to(gates.dtype).contiguous(memory_format=fmt)
+    gates, c, h_out, c_out, inner = _prepare_outputs(gates, c)
     _cpu_ext.lstm_pointwise(gates, c, h_out, c_out, inner)
     return h_out, c_out
 

@@ -21,6 +21,8 @@ with quiet_mmagic_import():
 #: The sub-networks updated by the generator-side step, in the order their
 #: optimisers step (one backward pass feeds all three).
 GENERATOR_SIDE = ('generator', 'rain_encoder', 'rain_generator')
+#: Optimiser wrappers: BNet, RNet + G (one Adam, as officially), critic.
+OPTIM_WRAPPERS = ('generator', 'rain', 'critic')
 
 
 @MODELS.register_module()
@@ -166,8 +168,9 @@ class VRGNet(BaseDerainer):
         Args:
             data (dict): A batch from the dataloader (``inputs`` rainy,
                 ``data_samples`` with ``gt_img``).
-            optim_wrapper (OptimWrapperDict): Wrappers named ``generator``,
-                ``rain_encoder``, ``rain_generator`` and ``critic``.
+            optim_wrapper (OptimWrapperDict): Wrappers named ``generator``
+                (BNet), ``rain`` (RNet and G) and ``critic``, e.g. from
+                ``GroupedOptimWrapperConstructor``.
 
         Returns:
             dict[str, Tensor]: Logged values: ``loss_critic`` (and its parts
@@ -175,13 +178,12 @@ class VRGNet(BaseDerainer):
             MSE, monitoring), and on generator steps ``loss_g``,
             ``loss_adv``, ``loss_kl_b``, ``loss_kl_z``.
         """
-        missing = [
-            n for n in (*GENERATOR_SIDE, 'critic') if n not in optim_wrapper
-        ]
+        missing = [n for n in OPTIM_WRAPPERS if n not in optim_wrapper]
         if missing:
-            raise KeyError(f'VRGNet needs optimizer wrappers {missing}: '
-                           'use MultiOptimWrapperConstructor with one entry '
-                           'per sub-network')
+            raise KeyError(
+                f'VRGNet needs optimizer wrappers {missing}: use '
+                "GroupedOptimWrapperConstructor with groups 'generator', "
+                "'rain' (modules rain_encoder, rain_generator) and 'critic'")
         data = self.data_preprocessor(data, True)
         inputs = data['inputs']
         gt = data['data_samples'].gt_img
@@ -222,7 +224,7 @@ class VRGNet(BaseDerainer):
                 for p in trainable:
                     p.requires_grad_(True)
             loss_g = self.adv_weight * loss_adv + kl_z + kl_b
-            wrappers = [optim_wrapper[n] for n in GENERATOR_SIDE]
+            wrappers = [optim_wrapper[n] for n in OPTIM_WRAPPERS[:2]]
             wrappers[0].backward(loss_g)
             for ow in wrappers:
                 ow.step()

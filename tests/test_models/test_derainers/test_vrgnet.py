@@ -15,6 +15,7 @@ import mmderain.models.archs.sagan_critic  # noqa: F401
 import mmderain.models.archs.variational_prenet  # noqa: F401
 import mmderain.models.archs.vrgnet_encoder  # noqa: F401
 import mmderain.models.archs.vrgnet_generator  # noqa: F401
+from mmderain.engine.optimizers import GroupedOptimWrapperConstructor
 from mmderain.models.derainers.vrgnet import VRGNet
 from mmderain.models.losses.variational_losses import (gaussian_kl_to_target,
                                                        standard_normal_kl)
@@ -60,12 +61,12 @@ def _batch(n=2, size=64, seed=0):
 
 
 def _optim(model):
-    return OptimWrapperDict(
-        **{
-            n: OptimWrapper(
-                torch.optim.Adam(getattr(model, n).parameters(), lr=1e-3))
-            for n in NAMES
-        })
+    adam = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3))
+    return GroupedOptimWrapperConstructor(
+        dict(
+            generator=adam,
+            rain=dict(adam, modules=('rain_encoder', 'rain_generator')),
+            critic=adam))(model)
 
 
 def test_kl_terms_on_known_values():
