@@ -8,7 +8,6 @@ prepared environment never rebuilds mmcv.
 """
 import os.path as osp
 import sys
-
 from setuptools import find_packages, setup
 
 

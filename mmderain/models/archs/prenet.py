@@ -29,8 +29,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmderain.registry import MODELS
 from mmderain.ops import conv2d_relu
+from mmderain.registry import MODELS
 from .lstm_pointwise import lstm_pointwise
 
 
