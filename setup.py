@@ -6,6 +6,7 @@ installed by ``make setup`` from ``requirements/``; install_requires lists
 only the ranges mmderain itself needs, so ``pip install -e .`` into a
 prepared environment never rebuilds mmcv.
 """
+import os
 import os.path as osp
 import sys
 from setuptools import find_packages, setup
@@ -18,7 +19,6 @@ def ext_modules_and_cmdclass() -> tuple:
     ``MMDERAIN_NO_EXT=1``) nothing is compiled and mmderain uses its
     PyTorch paths.
     """
-    import os
     if os.environ.get('MMDERAIN_NO_EXT') == '1':
         return [], {}
     try:

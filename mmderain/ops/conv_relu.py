@@ -52,12 +52,13 @@ def conv2d_relu(x: torch.Tensor,
     Raises:
         RuntimeError: If ``fused=True`` but the kernel does not apply.
     """
-    use = _fused_available(x, weight) if fused is None else fused
+    available = _fused_available(x, weight)
+    if fused and not available:
+        raise RuntimeError(
+            'conv2d_relu(fused=True) needs float32 CPU tensors, oneDNN '
+            'and no autograd graph')
+    use = available if fused is None else fused
     if use:
-        if not _fused_available(x, weight):
-            raise RuntimeError(
-                'conv2d_relu(fused=True) needs float32 CPU tensors, oneDNN '
-                'and no autograd graph')
         return _OP(x, weight, bias, [padding, padding], [1, 1], [1, 1], 1,
                    'relu', [], '')
     out = F.conv2d(x, weight, bias, padding=padding)

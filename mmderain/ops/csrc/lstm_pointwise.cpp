@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 namespace {
 
@@ -64,19 +65,6 @@ void lstm_run_float(const float* gi, const float* gf, const float* gg,
 }
 
 template <typename T>
-inline void run(const T* gi, const T* gf, const T* gg, const T* go,
-                const T* cc, T* ho, T* co, int64_t len) {
-  lstm_run<T>(gi, gf, gg, go, cc, ho, co, len);
-}
-
-template <>
-inline void run<float>(const float* gi, const float* gf, const float* gg,
-                       const float* go, const float* cc, float* ho, float* co,
-                       int64_t len) {
-  lstm_run_float(gi, gf, gg, go, cc, ho, co, len);
-}
-
-template <typename T>
 void lstm_pointwise_kernel(const T* gates, const T* c, T* h_out, T* c_out,
                            int64_t numel, int64_t inner) {
   at::parallel_for(0, numel, 16384, [&](int64_t begin, int64_t end) {
@@ -86,8 +74,14 @@ void lstm_pointwise_kernel(const T* gates, const T* c, T* h_out, T* c_out,
       const int64_t j = k - outer * inner;
       const int64_t len = std::min(end - k, inner - j);
       const T* gi = gates + outer * 4 * inner + j;
-      run<T>(gi, gi + inner, gi + 2 * inner, gi + 3 * inner,
-             c != nullptr ? c + k : nullptr, h_out + k, c_out + k, len);
+      const T* cc = c != nullptr ? c + k : nullptr;
+      if constexpr (std::is_same_v<T, float>) {
+        lstm_run_float(gi, gi + inner, gi + 2 * inner, gi + 3 * inner, cc,
+                       h_out + k, c_out + k, len);
+      } else {
+        lstm_run<T>(gi, gi + inner, gi + 2 * inner, gi + 3 * inner, cc,
+                    h_out + k, c_out + k, len);
+      }
       k += len;
     }
   });
