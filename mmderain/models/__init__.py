@@ -2,4 +2,5 @@
 from .archs import *  # noqa: F401,F403
 from .data_preprocessors import *  # noqa: F401,F403
 from .derainers import *  # noqa: F401,F403
+from .layers import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
