@@ -10,6 +10,7 @@ import copy
 import os
 import os.path as osp
 import warnings
+from contextlib import nullcontext
 from numbers import Integral
 from typing import List, Optional, Sequence, Union
 
@@ -152,7 +153,10 @@ def derain_tensor_tiled(model: nn.Module,
     is shifted to end at the border, so every tile lies inside the image.
     Outputs are summed into a canvas together with a count map and divided
     by it, as in Restormer's tiled testing. If the image fits in one tile,
-    this is a single ``model.derain_tensor`` call.
+    this is a single ``model.derain_tensor`` call. Models that condition on
+    the whole image (CoIC's instance code) provide an ``image_context(x)``
+    context manager, entered around the tile loop so that every tile sees
+    the context of the whole image.
 
     Args:
         model (nn.Module): Derainer with a ``derain_tensor`` method.
@@ -179,17 +183,19 @@ def derain_tensor_tiled(model: nn.Module,
     counts = torch.zeros((1, 1, height, width),
                          dtype=acc_dtype,
                          device=x.device)
-    for top in _tile_starts(height, tile_h, stride):
-        for left in _tile_starts(width, tile_w, stride):
-            window = (..., slice(top,
-                                 top + tile_h), slice(left, left + tile_w))
-            out = model.derain_tensor(x[window])
-            if out.shape != x[window].shape:
-                raise RuntimeError(
-                    'derain_tensor changed the tile shape from '
-                    f'{tuple(x[window].shape)} to {tuple(out.shape)}')
-            canvas[window] += out
-            counts[window] += 1
+    context = getattr(model, 'image_context', None)
+    with context(x) if context is not None else nullcontext():
+        for top in _tile_starts(height, tile_h, stride):
+            for left in _tile_starts(width, tile_w, stride):
+                window = (..., slice(top, top + tile_h),
+                          slice(left, left + tile_w))
+                out = model.derain_tensor(x[window])
+                if out.shape != x[window].shape:
+                    raise RuntimeError(
+                        'derain_tensor changed the tile shape from '
+                        f'{tuple(x[window].shape)} to {tuple(out.shape)}')
+                canvas[window] += out
+                counts[window] += 1
     return (canvas / counts).to(x.dtype)
 
 

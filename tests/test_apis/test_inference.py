@@ -1,5 +1,6 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """Tests of the inference API with tiny stand-in derainers."""
+import contextlib
 import os.path as osp
 
 import cv2
@@ -118,6 +119,35 @@ def test_tiles_stay_inside_image_and_cover_it():
     # rows start at 0, 18; columns at 0, 24, 38: six full-size tiles
     assert model.shapes == [(32, 32)] * 6
     torch.testing.assert_close(out, model.derain_tensor(x))
+
+
+class ContextDerainer(RecordingDerainer):
+    """Records the image_context calls of tiled inference."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.contexts = []
+        self.inside = False
+
+    @contextlib.contextmanager
+    def image_context(self, x: torch.Tensor):
+        self.contexts.append(tuple(x.shape[-2:]))
+        self.inside = True
+        try:
+            yield
+        finally:
+            self.inside = False
+
+    def derain_tensor(self, x: torch.Tensor) -> torch.Tensor:
+        assert self.inside or not self.contexts
+        return super().derain_tensor(x)
+
+
+def test_tiles_share_the_whole_image_context():
+    model = ContextDerainer()
+    derain_tensor_tiled(model, torch.rand(1, 3, 50, 70), 32, 8)
+    assert model.contexts == [(50, 70)]  # once, for the whole image
+    assert len(model.shapes) == 6 and not model.inside
 
 
 def test_tile_clipped_to_short_side():

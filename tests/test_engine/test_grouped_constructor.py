@@ -61,16 +61,77 @@ def test_errors():
             dict(_cfg(), c=dict(type='OptimWrapper',
                                 optimizer=dict(type='SGD', lr=0.1),
                                 modules=('c', 'z'))))(model)
-    with pytest.raises(KeyError, match="'a' is in optim_wrapper.ab and"):
+    with pytest.raises(KeyError, match="a.weight is in optim_wrapper.ab and"):
         GroupedOptimWrapperConstructor(
             dict(_cfg(), c=dict(type='OptimWrapper',
                                 optimizer=dict(type='SGD', lr=0.1),
                                 modules=('a', 'c'))))(model)
     cfg = _cfg()
     del cfg['c']
-    with pytest.raises(KeyError, match="\\['c'\\] have trainable"):
+    with pytest.raises(KeyError, match="2 trainable.*'c.weight', 'c.bias'"):
         GroupedOptimWrapperConstructor(cfg)(model)
     with pytest.raises(ValueError, match='paramwise_cfg inside each group'):
         GroupedOptimWrapperConstructor(_cfg(), paramwise_cfg=dict())
     with pytest.raises(ValueError, match='must be a dict'):
         GroupedOptimWrapperConstructor(dict(ab=1))
+
+
+class _Modulated(nn.Module):
+
+    def __init__(self):
+        super().__init__()
+        self.generator = nn.ModuleDict(
+            dict(conv=nn.Conv2d(1, 1, 3), g2pa=nn.Linear(2, 2)))
+        self.encoder = nn.Linear(2, 2)
+
+
+def _split_cfg():
+    return dict(
+        base=dict(
+            type='OptimWrapper',
+            optimizer=dict(type='Adam', lr=1e-3),
+            modules=('generator', ),
+            exclude=dict(generator='g2pa')),
+        tran=dict(
+            type='OptimWrapper',
+            optimizer=dict(type='Adam', lr=2e-3),
+            modules=('generator', 'encoder'),
+            include=dict(generator='g2pa')))
+
+
+def _ids(wrapper):
+    return {id(p) for g in wrapper.optimizer.param_groups for p in g['params']}
+
+
+def test_parameter_filters_split_a_module():
+    model = _Modulated()
+    wrappers = GroupedOptimWrapperConstructor(_split_cfg())(model)
+    gen = model.generator
+    assert _ids(wrappers['base']) == {id(p) for p in gen.conv.parameters()}
+    assert _ids(wrappers['tran']) == {
+        id(p)
+        for p in [*gen.g2pa.parameters(), *model.encoder.parameters()]
+    }
+    # a step of 'tran' leaves the base convolution alone
+    before = gen.conv.weight.detach().clone()
+    loss = gen.conv(torch.ones(1, 1, 3, 3)).sum() + gen.g2pa(
+        torch.ones(1, 2)).sum() + model.encoder(torch.ones(1, 2)).sum()
+    loss.backward()
+    wrappers['tran'].step()
+    assert torch.equal(gen.conv.weight, before)
+
+
+def test_parameter_filter_errors():
+    model = _Modulated()
+    cfg = _split_cfg()
+    del cfg['tran']['include']  # the whole generator in both groups
+    with pytest.raises(KeyError, match='generator.conv.weight is in'):
+        GroupedOptimWrapperConstructor(cfg)(model)
+    cfg = _split_cfg()
+    cfg['tran']['include'] = dict(generator='nothing')
+    with pytest.raises(KeyError, match='belong to no optim_wrapper'):
+        GroupedOptimWrapperConstructor(cfg)(model)
+    cfg = _split_cfg()
+    cfg['base']['exclude'] = dict(encoder='x')
+    with pytest.raises(ValueError, match="names \\['encoder'\\]"):
+        GroupedOptimWrapperConstructor(cfg)

@@ -1,6 +1,6 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """mmagic's DataPreprocessor plus training-batch augmentations."""
-from typing import Callable, List, Tuple
+from typing import Callable, List, Sequence, Tuple
 
 import torch
 
@@ -28,13 +28,38 @@ class DerainDataPreprocessor(DataPreprocessor):
     state dict. The preprocessor runs inside ``train_step`` of plain and
     distributed models alike, so the augmentations apply in both.
 
+    ``optional_data_keys`` are image fields of the data samples processed
+    like ``data_keys`` (channel order, normalisation) when the samples have
+    them, and skipped silently otherwise: e.g. CoIC's whole-image context
+    ``img_ctx``/``gt_ctx``, packed by the training pipeline only.
+
     Args:
+        optional_data_keys (Sequence[str]): See above. Defaults to ().
         **kwargs: Arguments of mmagic's :class:`DataPreprocessor`.
     """
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, optional_data_keys: Sequence[str] = (),
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.batch_augments: List[BatchAugment] = []
+        self.optional_data_keys = tuple(optional_data_keys)
+
+    def _preprocess_data_sample(self, data_samples, training: bool):
+        """mmagic's processing of ``data_keys`` plus the optional keys the
+        samples have."""
+        if not self.optional_data_keys:
+            return super()._preprocess_data_sample(data_samples, training)
+        base = self.data_keys
+        keys = [base] if isinstance(base, str) else list(base or [])
+        present = [
+            k for k in self.optional_data_keys
+            if data_samples and all(hasattr(s, k) for s in data_samples)
+        ]
+        self.data_keys = keys + present
+        try:
+            return super()._preprocess_data_sample(data_samples, training)
+        finally:
+            self.data_keys = base
 
     def forward(self, data: dict, training: bool = False) -> dict:
         """Preprocess a batch; apply :attr:`batch_augments` in training."""
