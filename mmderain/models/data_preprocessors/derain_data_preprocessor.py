@@ -44,9 +44,25 @@ class DerainDataPreprocessor(DataPreprocessor):
         self.batch_augments: List[BatchAugment] = []
         self.optional_data_keys = tuple(optional_data_keys)
 
+    @staticmethod
+    def _align_metainfo(data_samples) -> None:
+        """Give every sample the union of the batch's metainfo keys (None
+        where a sample lacks one), so that samples of different datasets
+        (e.g. a ``MixedDataset`` of paired and synthesised data) stack;
+        mmagic's ``DataSample.stack`` needs identical keys."""
+        if not data_samples or not all(
+                isinstance(s, DataSample) for s in data_samples):
+            return
+        keys = [set(s.metainfo_keys()) for s in data_samples]
+        union = set().union(*keys)
+        for sample, have in zip(data_samples, keys):
+            if have != union:
+                sample.set_metainfo({k: None for k in union - have})
+
     def _preprocess_data_sample(self, data_samples, training: bool):
         """mmagic's processing of ``data_keys`` plus the optional keys the
         samples have."""
+        self._align_metainfo(data_samples)
         if not self.optional_data_keys:
             return super()._preprocess_data_sample(data_samples, training)
         base = self.data_keys

@@ -1,9 +1,12 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 from .bce_loss import BinaryCrossEntropyLoss
+from .coic_contrastive_loss import (CoICContrastiveLoss, contrastive_logits,
+                                    detail_negatives, hardest_rain_negative)
 from .ssim_loss import SSIMLoss, gaussian_window, ssim
 from .variational_losses import gaussian_kl_to_target, standard_normal_kl
 
 __all__ = [
-    'BinaryCrossEntropyLoss', 'SSIMLoss', 'gaussian_kl_to_target',
-    'gaussian_window', 'ssim', 'standard_normal_kl'
+    'BinaryCrossEntropyLoss', 'CoICContrastiveLoss', 'SSIMLoss',
+    'contrastive_logits', 'detail_negatives', 'gaussian_kl_to_target',
+    'gaussian_window', 'hardest_rain_negative', 'ssim', 'standard_normal_kl'
 ]

@@ -48,3 +48,12 @@ def test_optional_keys_skipped_when_absent(caplog):
 def test_without_optional_keys_they_stay_raw():
     out = _preprocessor()(_batch(True), True)
     assert out['data_samples'].img_ctx.max() == 200.  # not normalised
+
+
+def test_samples_of_different_datasets_stack():
+    batch = _batch(False)
+    batch['data_samples'][0].set_metainfo(dict(img_path='a.png'))
+    batch['data_samples'][1].set_metainfo(dict(rain_params=dict(angle=3)))
+    out = _preprocessor()(batch, True)['data_samples']
+    assert out.metainfo['img_path'] == ['a.png', None]
+    assert out.metainfo['rain_params'] == [None, dict(angle=3)]

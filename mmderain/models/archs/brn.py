@@ -1,0 +1,521 @@
+# Copyright (c) mmderain contributors. All rights reserved.
+"""BRN: bilateral recurrent network.
+
+Re-implementation of *Single Image Deraining Using Bilateral Recurrent
+Network* (Ren, Shang, Zhu, Hu, Meng, Zuo, IEEE TIP 2020, official code:
+csdwren/RecDerain, ``generator.py``, class ``BRN``).
+
+Two coupled recurrent branches run for ``num_iters`` iterations, starting
+from ``x = r = input`` and zero LSTM states; at every iteration:
+
+* **rain branch**: ``f_r = relu(conv0_r(cat(input, r)))``; a convolutional
+  LSTM on ``cat(f_r, h_r, h)`` (its own previous hidden state, then the
+  *previous* hidden state of the image branch) updates ``(h_r, c_r)``;
+  three residual blocks from ``h_r``; ``r = conv_r(.)``, the rain layer;
+* **image branch**: ``f = relu(conv0(cat(input, x, r)))`` (with the rain
+  layer just estimated); an LSTM on ``cat(f, h, h_r)`` (with the *new* rain
+  hidden state) updates ``(h, c)``; five residual blocks from ``h``;
+  ``x = conv(.)``, the background. There is no global skip connection: the
+  background is predicted directly.
+
+The LSTM gates are ``i, f, o = sigmoid(.)``, ``g = tanh(.)``,
+``c' = f * c + i * g``, ``h' = o * tanh(c')`` (the layout of
+:func:`~mmderain.models.archs.lstm_pointwise.lstm_pointwise`). A residual
+block computes ``relu(relu(conv2(relu(conv1(x)))) + x)``.
+
+The official ``BRN`` also creates ``res_conv4_r`` and ``res_conv5_r`` but
+never applies them (its rain branch runs three blocks); they are left out
+here, as in CoIC's ``BRN_CoIM`` (375,526 parameters for T=8, 32 channels;
+:func:`convert_official_brn` drops them from official files).
+
+Every convolution is built with :func:`~mmderain.models.layers.build_conv2d`
+and named after the official unit, so ``conv_cfg=dict(type='CoIMConv2d',
+code_dim=128)`` gives CoIC's modulated BRN (``BRN_CoIM``) with the same
+forward. Inputs and outputs are RGB images in [0, 1], shape (N, 3, H, W),
+any spatial size. The output is not clamped.
+"""
+import re
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from mmderain.models.layers import build_conv2d
+from mmderain.ops import conv2d_relu
+from mmderain.registry import MODELS
+from .lstm_pointwise import lstm_pointwise
+
+#: Residual blocks of the image and of the rain branch (official forward).
+NUM_RES_BLOCKS = 5
+NUM_RAIN_RES_BLOCKS = 3
+#: The four LSTM gate convolutions of a branch, in ``lstm_pointwise`` order.
+GATES = ('conv_i', 'conv_f', 'conv_g', 'conv_o')
+
+_Tensors = Union[torch.Tensor, List[torch.Tensor]]
+
+
+def _records_grad(x: torch.Tensor, module: nn.Module) -> bool:
+    """Whether autograd records a graph through ``module`` applied to ``x``."""
+    if not torch.is_grad_enabled():
+        return False
+    return x.requires_grad or any(p.requires_grad for p in module.parameters())
+
+
+class BRNResBlock(nn.Module):
+    """Two 3x3 conv + ReLU layers with an identity shortcut and a final ReLU.
+
+    Computes ``relu(relu(conv2(relu(conv1(x)))) + x)`` (official
+    ``res_convK``, an ``nn.Sequential`` applied as ``relu(res_convK(x) +
+    x)``).
+
+    Args:
+        channels (int): Feature channels.
+        conv_cfg (dict, optional): Convolution config for
+            :func:`~mmderain.models.layers.build_conv2d`. Defaults to None
+            (``nn.Conv2d``).
+    """
+
+    def __init__(self, channels: int, conv_cfg: Optional[dict] = None) -> None:
+        super().__init__()
+        self.conv1 = build_conv2d(
+            conv_cfg, channels, channels, 3, stride=1, padding=1, bias=True)
+        self.conv2 = build_conv2d(
+            conv_cfg, channels, channels, 3, stride=1, padding=1, bias=True)
+
+    def forward(self,
+                x: torch.Tensor,
+                fused: bool = False,
+                nonneg_input: bool = False) -> torch.Tensor:
+        """Apply the block to features (N, C, H, W).
+
+        Args:
+            x (Tensor): Input features (N, C, H, W).
+            fused (bool): The caller checked that both convolutions are plain
+                ``nn.Conv2d`` and that no autograd graph is recorded: ReLUs
+                are then fused into the convolutions and the sum is computed
+                in place. Defaults to False.
+            nonneg_input (bool): ``x >= 0`` is guaranteed (a ReLU output);
+                with ``fused`` the final ReLU is then skipped, which is
+                exact. Defaults to False.
+
+        Returns:
+            Tensor: The block output (N, C, H, W).
+        """
+        if not fused:
+            out = F.relu(self.conv2(F.relu(self.conv1(x))))
+            return F.relu(out + x)
+        out = conv2d_relu(
+            conv2d_relu(x, self.conv1.weight, self.conv1.bias),
+            self.conv2.weight, self.conv2.bias).add_(x)
+        return out if nonneg_input else out.relu_()
+
+
+@MODELS.register_module()
+class BRN(nn.Module):
+    """Bilateral recurrent network (BRN) for single-image deraining.
+
+    Module names mirror the official units, each one convolution:
+    ``conv0``/``conv0_r`` (input convolutions, 9 and 6 input channels),
+    ``conv_{i,f,g,o}``/``conv_{i,f,g,o}_r`` (LSTM gates, ``3 * mid_channels``
+    inputs each), ``res_conv{1..5}``/``res_conv{1..3}_r``
+    (:class:`BRNResBlock`, ``conv1``/``conv2``) and ``conv``/``conv_r``
+    (output convolutions, 3 channels).
+
+    The dataflow is the official one (see the module docstring). With plain
+    convolutions the forward pass is computed faster, with the same result
+    up to float rounding: the four gate convolutions of a branch run as one
+    convolution with the concatenated kernels, the zero initial states are
+    not convolved, the point-wise LSTM update is
+    :func:`~mmderain.models.archs.lstm_pointwise.lstm_pointwise`, and
+    without autograd ReLUs are fused into the convolutions on CPU and
+    features are kept channels-last. Other convolution types (e.g.
+    ``CoIMConv2d``, which also look at the mean of their input, zero states
+    included) are called one by one on the full inputs, exactly as
+    officially.
+
+    Args:
+        num_iters (int): Recurrent iterations ``T``. Defaults to 8 (the
+            official test and training scripts' ``--inter_iter``).
+        mid_channels (int): Feature and LSTM state channels. Defaults to 32.
+        conv_cfg (dict, optional): Config of every convolution, for
+            :func:`~mmderain.models.layers.build_conv2d`; ``None`` (default)
+            for ``nn.Conv2d``, ``dict(type='CoIMConv2d', code_dim=128)`` for
+            CoIC's modulated BRN.
+        channels_last (bool, optional): Compute in the channels-last memory
+            format. ``None`` (default) uses it for inference (no autograd
+            graph) with plain convolutions on float32/bfloat16 CPU inputs
+            when oneDNN is available, where it is faster. Outputs are always
+            contiguous.
+    """
+
+    def __init__(self,
+                 num_iters: int = 8,
+                 mid_channels: int = 32,
+                 conv_cfg: Optional[dict] = None,
+                 channels_last: Optional[bool] = None) -> None:
+        super().__init__()
+        if num_iters < 1:
+            raise ValueError(f'num_iters must be >= 1, got {num_iters}')
+        if mid_channels < 1:
+            raise ValueError(f'mid_channels must be >= 1, got {mid_channels}')
+        self.num_iters = num_iters
+        self.mid_channels = mid_channels
+        self.channels_last = channels_last
+        c = mid_channels
+
+        def conv(cin: int, cout: int) -> nn.Module:
+            return build_conv2d(
+                conv_cfg, cin, cout, 3, stride=1, padding=1, bias=True)
+
+        # image (background) branch
+        self.conv0 = conv(9, c)
+        for k in range(1, NUM_RES_BLOCKS + 1):
+            self.add_module(f'res_conv{k}', BRNResBlock(c, conv_cfg))
+        for gate in GATES:
+            self.add_module(gate, conv(3 * c, c))
+        self.conv = conv(c, 3)
+        # rain branch
+        self.conv0_r = conv(6, c)
+        for k in range(1, NUM_RAIN_RES_BLOCKS + 1):
+            self.add_module(f'res_conv{k}_r', BRNResBlock(c, conv_cfg))
+        for gate in GATES:
+            self.add_module(f'{gate}_r', conv(3 * c, c))
+        self.conv_r = conv(c, 3)
+
+    # ------------------------------------------------------------------ #
+    # helpers
+    # ------------------------------------------------------------------ #
+    def _plain(self) -> bool:
+        """Whether every convolution is exactly ``nn.Conv2d``."""
+        return all(
+            type(m) is nn.Conv2d for m in self.modules()
+            if isinstance(m, nn.Conv2d))
+
+    def _memory_format(self, x: torch.Tensor,
+                       fused: bool) -> torch.memory_format:
+        use = self.channels_last
+        if use is None:
+            use = (fused and x.device.type == 'cpu'
+                   and x.dtype in (torch.float32, torch.bfloat16)
+                   and torch.backends.mkldnn.is_available())
+        return torch.channels_last if use else torch.contiguous_format
+
+    def _conv_relu(self, conv: nn.Module, x: torch.Tensor,
+                   fused: bool) -> torch.Tensor:
+        if fused:
+            return conv2d_relu(x, conv.weight, conv.bias)
+        return F.relu(conv(x))
+
+    def _gates(self, suffix: str, parts: Sequence[Optional[torch.Tensor]],
+               plain: bool) -> torch.Tensor:
+        """Pre-activation gates ``(i, f, g, o)`` of one branch's LSTM.
+
+        Args:
+            suffix (str): ``''`` (image branch) or ``'_r'`` (rain branch).
+            parts (Sequence[Tensor | None]): The three inputs concatenated
+                by the official code (features, own hidden state, other
+                branch's hidden state); ``None`` stands for a zero state.
+            plain (bool): Whether the gate convolutions are ``nn.Conv2d``:
+                they then run as one convolution, on the non-zero parts
+                only.
+
+        Returns:
+            Tensor: The gates (N, 4 * mid_channels, H, W).
+        """
+        convs = [getattr(self, g + suffix) for g in GATES]
+        c = self.mid_channels
+        if not plain:
+            ref = parts[0]
+            full = torch.cat(
+                [p if p is not None else ref.new_zeros(ref.shape)
+                 for p in parts], 1)
+            return torch.cat([conv(full) for conv in convs], 1)
+        weight = torch.cat([conv.weight for conv in convs], 0)
+        bias = torch.cat([conv.bias for conv in convs], 0)
+        keep = [k for k, p in enumerate(parts) if p is not None]
+        if len(keep) < len(parts):
+            weight = torch.cat([weight[:, k * c:(k + 1) * c] for k in keep],
+                               1)
+        inputs = [parts[k] for k in keep]
+        inputs = inputs[0] if len(inputs) == 1 else torch.cat(inputs, 1)
+        return F.conv2d(inputs, weight, bias, padding=1)
+
+    def _refine(self, feat: torch.Tensor, names: Sequence[str],
+                fused: bool) -> torch.Tensor:
+        for k, name in enumerate(names):
+            feat = getattr(self, name)(feat, fused=fused, nonneg_input=k > 0)
+        return feat
+
+    # ------------------------------------------------------------------ #
+    # forward
+    # ------------------------------------------------------------------ #
+    def forward(self,
+                x: torch.Tensor,
+                return_stages: bool = False,
+                return_rain: bool = False) -> Union[_Tensors, tuple]:
+        """Derain a batch.
+
+        Args:
+            x (Tensor): Rainy images (N, 3, H, W), RGB in [0, 1].
+            return_stages (bool): Return the estimates of every iteration
+                (lists, last one last) instead of the last ones only.
+                Defaults to False.
+            return_rain (bool): Also return the rain layer estimated by the
+                rain branch (the official forward returns
+                ``(x, x_list, r, r_list)``). Defaults to False.
+
+        Returns:
+            Tensor | list[Tensor] | tuple: The background (N, 3, H, W) (a
+            list of ``num_iters`` of them with ``return_stages``); with
+            ``return_rain``, the pair ``(background, rain)`` of such
+            values.
+        """
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError('BRN expects RGB images (N, 3, H, W), got '
+                             f'{tuple(x.shape)}')
+        plain = self._plain()
+        track = _records_grad(x, self)
+        fused = plain and not track
+        x = x.contiguous(memory_format=self._memory_format(x, fused))
+        inp = x
+        img, rain = x, x
+        h = c = h_r = c_r = None  # zero states
+        imgs, rains = [], []
+        img_blocks = [f'res_conv{k}' for k in range(1, NUM_RES_BLOCKS + 1)]
+        rain_blocks = [
+            f'res_conv{k}_r' for k in range(1, NUM_RAIN_RES_BLOCKS + 1)
+        ]
+        for _ in range(self.num_iters):
+            # rain branch: input, previous rain; LSTM on (f_r, h_r, h)
+            feat = self._conv_relu(self.conv0_r, torch.cat((inp, rain), 1),
+                                   fused)
+            gates = self._gates('_r', (feat, h_r, h), plain)
+            h_r, c_r = lstm_pointwise(gates, c_r, overwrite_gates=True)
+            feat = self._refine(h_r, rain_blocks, fused)
+            rain = self.conv_r(feat)
+            # image branch: input, previous background, new rain;
+            # LSTM on (f, h, new h_r)
+            feat = self._conv_relu(self.conv0, torch.cat((inp, img, rain), 1),
+                                   fused)
+            gates = self._gates('', (feat, h, h_r), plain)
+            h, c = lstm_pointwise(gates, c, overwrite_gates=True)
+            feat = self._refine(h, img_blocks, fused)
+            img = self.conv(feat)
+            imgs.append(img)
+            rains.append(rain)
+        imgs = [t.contiguous() for t in imgs]
+        rains = [t.contiguous() for t in rains]
+        out = imgs if return_stages else imgs[-1]
+        if not return_rain:
+            return out
+        return out, (rains if return_stages else rains[-1])
+
+
+# ---------------------------------------------------------------------- #
+# official checkpoints
+# ---------------------------------------------------------------------- #
+#: Official single-convolution units (each ``nn.Sequential(conv, act)``
+#: officially, a ``ConvUnit`` in CoIC's ``BRN_CoIM``).
+CONV_UNITS = ('conv0', *GATES, 'conv', 'conv0_r',
+              *(g + '_r' for g in GATES), 'conv_r')
+#: Official residual blocks applied by the forward pass.
+RES_UNITS = (*(f'res_conv{k}' for k in range(1, NUM_RES_BLOCKS + 1)),
+             *(f'res_conv{k}_r' for k in range(1, NUM_RAIN_RES_BLOCKS + 1)))
+#: Residual blocks the official ``BRN`` creates but never applies.
+UNUSED_UNITS = ('res_conv4_r', 'res_conv5_r')
+
+_PARAM = r'(?P<param>weight|bias)'
+_COIM_KEY = re.compile(r'(?P<conv>.+?)\.(?:base_conv\.conv|'
+                       r'g2pa_wgen\.(?P<idx>\d+))\.' + _PARAM + '$')
+
+
+def _official_convs() -> Dict[str, str]:
+    """Official prefix (RecDerain layout) -> our conv name, every conv."""
+    convs = {f'{u}.0': u for u in CONV_UNITS}
+    for u in RES_UNITS:
+        convs[f'{u}.0'] = f'{u}.conv1'
+        convs[f'{u}.2'] = f'{u}.conv2'
+    return convs
+
+
+def _coim_convs() -> Dict[str, str]:
+    """Official prefix (CoIC ``BRN_CoIM`` layout) -> our conv name."""
+    convs = {f'{u}.conv': u for u in CONV_UNITS}
+    for u in RES_UNITS:
+        convs[f'{u}.conv1'] = f'{u}.conv1'
+        convs[f'{u}.conv2'] = f'{u}.conv2'
+    return convs
+
+
+def _detect_layout(keys: Sequence[str]) -> str:
+    if any('.base_conv.conv.' in k for k in keys):
+        return 'coim'
+    if 'conv0.0.weight' in keys:
+        return 'official'
+    raise KeyError(
+        'not an official BRN state dict: expected csdwren/RecDerain or CoIC '
+        "baseline keys ('conv0.0.weight', 'res_conv1.0.weight', ...) or "
+        "CoIC BRN_CoIM keys ('conv0.conv.base_conv.conv.weight', "
+        f"'res_conv1.conv1.base_conv.conv.weight', ...), got {list(keys)[:6]}"
+        f'{" ..." if len(keys) > 6 else ""}')
+
+
+def _check_shapes(out: Dict[str, torch.Tensor]) -> None:
+    """Check converted tensors against the keys and shapes BRN expects.
+
+    Raises:
+        KeyError: Naming unexpected keys, or the missing keys of
+            incomplete modulation MLPs.
+        ValueError: Naming the first tensor of an unexpected shape, with
+            the expected shape.
+    """
+    mid = out['conv0.weight'].shape[0]
+    expected = {
+        k: tuple(v.shape)
+        for k, v in BRN(num_iters=1, mid_channels=mid).state_dict().items()
+    }
+    # modulation MLPs (CoIMConv2d.g2pa): Linear(code + C_in -> C_out), ReLU,
+    # Linear(C_out -> hidden), ReLU, Linear(hidden -> C_in + C_out + k * k)
+    convs = [k[:-len('.weight')] for k in expected if k.endswith('.weight')]
+    modulated = sorted({k[:k.index('.g2pa.')] for k in out if '.g2pa.' in k})
+    if modulated:
+        w0 = out.get('conv0.g2pa.0.weight')
+        w2 = out.get('conv0.g2pa.2.weight')
+        if w0 is None or w2 is None:
+            raise KeyError("incomplete modulation MLP of 'conv0': missing "
+                           "'conv0.g2pa.0.weight' or 'conv0.g2pa.2.weight'")
+        code_dim, hidden = w0.shape[1] - 9, w2.shape[0]
+        for conv in convs:
+            cout, cin, kh, kw = expected[f'{conv}.weight']
+            for i, (o, n) in enumerate(((cout, code_dim + cin), (hidden, cout),
+                                        (cin + cout + kh * kw, hidden))):
+                expected[f'{conv}.g2pa.{2 * i}.weight'] = (o, n)
+                expected[f'{conv}.g2pa.{2 * i}.bias'] = (o, )
+    missing = [k for k in expected if k not in out]
+    unexpected = [k for k in out if k not in expected]
+    if missing or unexpected:
+        raise KeyError(f'converted BRN state dict: missing keys {missing[:6]}'
+                       f', unexpected keys {unexpected[:6]}')
+    for key, shape in expected.items():
+        if tuple(out[key].shape) != shape:
+            raise ValueError(
+                f'BRN tensor {key!r} has shape {tuple(out[key].shape)}, '
+                f'expected {shape} (mid_channels={mid} from conv0)')
+
+
+def convert_official_brn(state_dict: Dict[str, torch.Tensor],
+                         prefixes: Sequence[str] = ('module.', )
+                         ) -> Dict[str, torch.Tensor]:
+    """Map an official BRN state dict onto :class:`BRN`.
+
+    Three layouts are recognised from the keys (``<unit>`` is one of
+    ``conv0, conv_{i,f,g,o}, conv, conv0_r, conv_{i,f,g,o}_r, conv_r``):
+
+    * csdwren/RecDerain ``generator.BRN`` and CoIC's baseline file:
+      ``<unit>.0.*`` -> ``<unit>.*``, ``res_convK[_r].0.*`` / ``.2.*`` ->
+      ``res_convK[_r].conv1.*`` / ``.conv2.*``;
+    * CoIC ``BRN_CoIM``: ``<unit>.conv.base_conv.conv.*`` -> ``<unit>.*``,
+      ``<unit>.conv.g2pa_wgen.N.*`` -> ``<unit>.g2pa.N.*``,
+      ``res_convK[_r].convJ.base_conv.conv.*`` -> ``res_convK[_r].convJ.*``
+      and ``res_convK[_r].convJ.g2pa_wgen.N.*`` ->
+      ``res_convK[_r].convJ.g2pa.N.*``.
+
+    RecDerain's files also hold
+    ``res_conv4_r``/``res_conv5_r``, which the official forward never
+    applies: they are dropped. A ``module.`` prefix (``nn.DataParallel``)
+    is stripped. The CoIM layout gives the keys of ``BRN(conv_cfg=dict(
+    type='CoIMConv2d', code_dim=D))``, ``D`` being the first MLP layer's
+    input width minus the convolution's input channels (128 for the
+    shipped file); see :func:`brn_arch_from_state_dict`.
+
+    Args:
+        state_dict (dict[str, Tensor]): The official state dict.
+        prefixes (Sequence[str]): Key prefixes stripped, in this order,
+            where present. Defaults to ``('module.',)``.
+
+    Returns:
+        dict[str, Tensor]: The state dict of :class:`BRN`.
+
+    Raises:
+        KeyError: If the dict is not an official BRN one (naming the
+            missing or unexpected keys).
+        ValueError: If a tensor does not have the shape BRN expects (naming
+            the key and the expected shape).
+    """
+    sd = dict(state_dict)
+    for prefix in prefixes:
+        sd = {(k[len(prefix):] if k.startswith(prefix) else k): v
+              for k, v in sd.items()}
+    layout = _detect_layout(list(sd))
+    out = {}
+    if layout == 'official':
+        for src, dst in _official_convs().items():
+            for param in ('weight', 'bias'):
+                key = f'{src}.{param}'
+                if key not in sd:
+                    raise KeyError(f'official BRN state dict lacks {key!r} '
+                                   f'(for {dst}.{param})')
+                out[f'{dst}.{param}'] = sd.pop(key)
+    else:
+        convs = _coim_convs()
+        for key in list(sd):
+            m = _COIM_KEY.match(key)
+            if m is None or m['conv'] not in convs:
+                continue
+            dst = convs[m['conv']]
+            mid = '' if m['idx'] is None else f'g2pa.{m["idx"]}.'
+            out[f'{dst}.{mid}{m["param"]}'] = sd.pop(key)
+        missing = [
+            f'{src}.base_conv.conv.{p}' for src, dst in convs.items()
+            for p in ('weight', 'bias') if f'{dst}.{p}' not in out
+        ]
+        if missing:
+            raise KeyError(f'CoIC BRN_CoIM state dict lacks {missing[:4]}'
+                           f'{" ..." if len(missing) > 4 else ""}')
+    unused = [k for k in sd if k.split('.')[0] in UNUSED_UNITS]
+    for k in unused:
+        del sd[k]
+    if sd:
+        raise KeyError(f'unexpected keys in official BRN state dict: '
+                       f'{list(sd)[:8]}{" ..." if len(sd) > 8 else ""}')
+    _check_shapes(out)
+    return out
+
+
+def brn_arch_from_state_dict(state_dict: Dict[str, torch.Tensor]) -> dict:
+    """The :class:`BRN` arguments a converted state dict implies.
+
+    Args:
+        state_dict (dict[str, Tensor]): A :class:`BRN` state dict, e.g. the
+            output of :func:`convert_official_brn`.
+
+    Returns:
+        dict: ``mid_channels`` and, for modulated weights (``*.g2pa.*``),
+        ``conv_cfg=dict(type='CoIMConv2d', code_dim=D)``. ``num_iters`` is
+        not stored in weights (8 for every released model).
+    """
+    w = state_dict['conv0.weight']
+    args = dict(mid_channels=w.shape[0])
+    if 'conv0.g2pa.0.weight' in state_dict:
+        code_dim = state_dict['conv0.g2pa.0.weight'].shape[1] - w.shape[1]
+        args['conv_cfg'] = dict(type='CoIMConv2d', code_dim=code_dim)
+    return args
+
+
+def convert_official_brn_with_args(
+        state_dict: Dict[str, torch.Tensor]) -> Tuple[dict, dict]:
+    """:func:`convert_official_brn` and the arguments it implies.
+
+    The signature of ``mmderain.utils.convert_official_checkpoint``'s
+    ``convert_fn``.
+
+    Args:
+        state_dict (dict[str, Tensor]): The official state dict.
+
+    Returns:
+        tuple[dict, dict]: The state dict of :class:`BRN` and its arguments
+        (:func:`brn_arch_from_state_dict`).
+    """
+    out = convert_official_brn(state_dict)
+    return out, brn_arch_from_state_dict(out)
