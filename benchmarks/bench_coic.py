@@ -35,10 +35,8 @@ Example::
 """
 import argparse
 import os.path as osp
-import statistics
 import sys
-import time
-from typing import Callable, Dict
+from typing import Dict
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:
@@ -47,40 +45,8 @@ if ROOT not in sys.path:
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from benchmarks._timing import median_time, saved_bytes  # noqa: E402
 from mmderain.ops import modulated_conv as mc  # noqa: E402
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
-def _time(fn: Callable[[], None], device: torch.device, warmup: int,
-          repeats: int) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        _sync(device)
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def _saved_bytes(fn: Callable[[], torch.Tensor]) -> int:
-    """Bytes of the tensors autograd keeps for the backward of ``fn``."""
-    seen: Dict[int, int] = {}
-
-    def pack(t):  # once per storage (views of one tensor count once)
-        storage = t.untyped_storage()
-        seen[storage.data_ptr()] = storage.nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        fn()
-    return sum(seen.values())
 
 
 def op_benchmark(args: argparse.Namespace,
@@ -143,7 +109,7 @@ def op_benchmark(args: argparse.Namespace,
     results = dict(max_abs_diff=diff)
     for mode, wrap in (('fwd', forward), ('fwd_bwd', train)):
         for name, fn in impls.items():
-            results[f'{mode}_{name}_s'] = _time(
+            results[f'{mode}_{name}_s'] = median_time(
                 wrap(fn), device, args.warmup, args.repeats)
         t = {n: results[f'{mode}_{n}_s'] for n in impls}
         results[f'{mode}_loop_over_ours'] = t['loop'] / t['ours']
@@ -153,7 +119,7 @@ def op_benchmark(args: argparse.Namespace,
               f'ms  (plain conv {t["plain"] * 1e3:8.2f} ms)   ratio loop/ours '
               f'{t["loop"] / t["ours"]:5.2f}x  batched/ours '
               f'{t["batched"] / t["ours"]:5.2f}x')
-    mem = {n: _saved_bytes(impls[n]) for n in ('loop', 'batched', 'ours')}
+    mem = {n: saved_bytes(impls[n]) for n in ('loop', 'batched', 'ours')}
     print('saved for backward  ' + '  '.join(
         f'{n} {v / 2**20:7.2f} MiB' for n, v in mem.items()))
     results['saved_bytes_batched_over_ours'] = mem['batched'] / mem['ours']
@@ -226,9 +192,9 @@ def end_to_end_benchmark(args: argparse.Namespace,
             loss = ssim_loss(coic(rainy), clean) + con_loss(sims)
         loss.backward()
 
-    t_plain = _time(plain_step, device, 1, args.repeats)
-    t_warm = _time(warmup_step, device, 1, args.repeats)
-    t_coic = _time(coic_step, device, 1, args.repeats)
+    t_plain = median_time(plain_step, device, 1, args.repeats)
+    t_warm = median_time(warmup_step, device, 1, args.repeats)
+    t_coic = median_time(coic_step, device, 1, args.repeats)
     print(f'end-to-end train step: BRN T={args.e2e_iters}, batch {b}, '
           f'{s}x{s}, {args.e2e_negatives} + 1 negatives\n'
           f'  BRN {t_plain * 1e3:9.2f} ms   CoIC-BRN warm-up (no code) '

@@ -22,10 +22,8 @@ Example::
 """
 import argparse
 import os.path as osp
-import statistics
 import sys
-import time
-from typing import Callable, Dict
+from typing import Dict
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:
@@ -34,6 +32,7 @@ if ROOT not in sys.path:
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
+from benchmarks._timing import median_time, saved_bytes  # noqa: E402
 from mmderain.models.archs.dlinet import CollaborativeFusion  # noqa: E402
 from mmderain.models.archs.dlinet import DLINet  # noqa: E402
 
@@ -56,40 +55,6 @@ class OfficialFusion(nn.Module):
             total_g = total_g + (s[:, 1:2] * masks * match).sum(1, True)
             total_b = total_b + (s[:, 2:3] * masks * match).sum(1, True)
         return torch.cat([total_r, total_g, total_b], 1)
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
-def _time(fn: Callable[[], None], device: torch.device, warmup: int,
-          repeats: int) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        _sync(device)
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def _saved_bytes(fn: Callable[[], torch.Tensor]) -> int:
-    """Bytes of the tensors autograd keeps for the backward of ``fn``."""
-    seen: Dict[int, int] = {}
-
-    def pack(t):
-        seen[t.data_ptr()] = max(
-            seen.get(t.data_ptr(), 0),
-            t.untyped_storage().nbytes())
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        fn()
-    return sum(seen.values())
 
 
 def main(argv=None) -> Dict[str, float]:
@@ -140,11 +105,11 @@ def main(argv=None) -> Dict[str, float]:
         return run
 
     results = {}
-    t_off = _time(step(official), device, args.warmup, args.repeats)
-    t_ours = _time(step(net.fusion), device, args.warmup, args.repeats)
+    t_off = median_time(step(official), device, args.warmup, args.repeats)
+    t_ours = median_time(step(net.fusion), device, args.warmup, args.repeats)
     results['fusion_time_ratio'] = t_off / t_ours
-    mem_off = _saved_bytes(lambda: official(streaks, masks))
-    mem_ours = _saved_bytes(lambda: net.fusion(streaks, masks))
+    mem_off = saved_bytes(lambda: official(streaks, masks))
+    mem_ours = saved_bytes(lambda: net.fusion(streaks, masks))
     results['fusion_saved_bytes_ratio'] = mem_off / mem_ours
     print(f'device {device}, batch {b}, {hw}x{hw}, K={k}, N={n}')
     print(f'fusion fwd+bwd   official {t_off * 1e3:9.2f} ms   ours '
@@ -166,8 +131,8 @@ def main(argv=None) -> Dict[str, float]:
 
             return run
 
-        t_off = _time(train_step(official), device, 1, args.repeats)
-        t_ours = _time(train_step(fused), device, 1, args.repeats)
+        t_off = median_time(train_step(official), device, 1, args.repeats)
+        t_ours = median_time(train_step(fused), device, 1, args.repeats)
         net.fusion = fused
         results['network_time_ratio'] = t_off / t_ours
         print(f'network fwd+bwd  official {t_off * 1e3:9.2f} ms   ours '

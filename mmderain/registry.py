@@ -60,7 +60,8 @@ TASK_UTILS = _child('task util', mmagic_registry.TASK_UTILS)
 OPTIMIZERS = _child('optimizer', mmagic_registry.OPTIMIZERS)
 OPTIM_WRAPPERS = _child('optim_wrapper', mmagic_registry.OPTIM_WRAPPERS)
 OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor',
-                                    mmagic_registry.OPTIM_WRAPPER_CONSTRUCTORS)
+                                    mmagic_registry.OPTIM_WRAPPER_CONSTRUCTORS,
+                                    'mmderain.engine')
 PARAM_SCHEDULERS = _child('parameter scheduler',
                           mmagic_registry.PARAM_SCHEDULERS)
 
