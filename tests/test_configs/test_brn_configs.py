@@ -45,7 +45,8 @@ def test_official_recipe(dataset):
     data = loader.dataset.dataset
     assert data.data_root == f'data/{dataset}/train'
     types = [t.type for t in data.pipeline]
-    assert types[2] == 'PairedRandomCrop' and data.pipeline[2].patch_size == 100
+    assert types[2] == 'PairedRandomCrop'
+    assert data.pipeline[2].patch_size == 100
     assert ('Flip' in types) == flips
     assert cfg.test_dataloader.dataset.data_root == f'data/{dataset}/test'
     assert cfg.val_dataloader.dataset.data_root == f'data/{dataset}/test'

@@ -1,5 +1,6 @@
 # Copyright (c) mmderain contributors. All rights reserved.
-"""tools/convert/brn.py on synthetic and (with MMDERAIN_DATA) official files."""
+"""tools/convert/brn.py on synthetic and (with MMDERAIN_DATA) official
+files."""
 import os.path as osp
 
 import pytest

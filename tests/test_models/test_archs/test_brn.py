@@ -298,7 +298,8 @@ def test_convert_coim_layout_round_trip():
     wrapped = {f'module.{k}': v for k, v in sd.items()}
     out = convert_official_brn(wrapped)
     assert len(out) == len(sd) == 224
-    assert torch.equal(out['conv.weight'], sd['conv.conv.base_conv.conv.weight'])
+    assert torch.equal(out['conv.weight'],
+                       sd['conv.conv.base_conv.conv.weight'])
     assert torch.equal(out['conv_i.g2pa.4.bias'],
                        sd['conv_i.conv.g2pa_wgen.4.bias'])
     assert torch.equal(out['res_conv2_r.conv2.g2pa.0.weight'],
