@@ -42,3 +42,15 @@ def test_plot_scalars_errors(tmp_path):
     scalars.write_text('{"loss": 1, "step": 1}\nnot json\n')
     with pytest.raises(ValueError, match='scalars.json:2'):
         run_tool('analysis/plot_scalars.py', [str(scalars)])
+
+
+def test_validation_records_at_their_iteration(tmp_path):
+    """Iteration-based runs log validation with the epoch (0) as step."""
+    path = tmp_path / 'scalars.json'
+    recs = []
+    for it in (50, 100):
+        recs.append(dict(loss=1.0 / it, iter=it, step=it))
+        recs.append(dict(PSNR=float(it), step=0))
+    path.write_text('\n'.join(map(json.dumps, recs)))
+    series = load_tool('analysis/plot_scalars.py').load_scalars(str(path))
+    assert series['PSNR'] == ([50, 100], [50., 100.])

@@ -40,12 +40,18 @@ def load_scalars(path: str) -> Series:
     """Read a ``scalars.json`` into ``{key: (steps, values)}``.
 
     Every line is one JSON record with a ``step``; numeric keys other than
-    ``step``/``iter``/``epoch`` become series.
+    ``step``/``iter``/``epoch`` become series. Validation records of
+    iteration-based runs carry MMEngine's epoch counter as ``step``
+    (``LoggerHook(log_metric_by_epoch=True)``, the default: 0 in every
+    record); records without ``iter`` whose ``step`` is behind the last
+    training iteration are placed at that iteration, where they were
+    logged.
 
     Raises:
         ValueError: If a line is not JSON (its number is given).
     """
     series: Series = {}
+    last_iter = None
     with open(path) as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
@@ -55,6 +61,11 @@ def load_scalars(path: str) -> Series:
             except json.JSONDecodeError as e:
                 raise ValueError(f'{path}:{lineno}: not JSON ({e})') from e
             step = rec.get('step', rec.get('iter'))
+            if 'iter' in rec:
+                last_iter = step
+            elif last_iter is not None and step is not None \
+                    and step < last_iter:
+                step = last_iter
             for key, value in rec.items():
                 if key in ('step', 'iter', 'epoch') or not isinstance(
                         value, (int, float)):
