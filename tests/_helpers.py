@@ -1,5 +1,6 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """Tiny data and configs shared by the tests."""
+import os
 import os.path as osp
 
 import cv2
@@ -14,7 +15,6 @@ def write_pairs(root, n=4, size=(24, 28), seed=0):
     """
     rng = np.random.default_rng(seed)
     for sub in ('rain', 'norain'):
-        import os
         os.makedirs(osp.join(root, sub), exist_ok=True)
     for i in range(1, n + 1):
         gt = rng.integers(0, 200, (*size, 3), dtype=np.uint8)
@@ -136,3 +136,53 @@ def run_dist(script, args, nproc=1, timeout=600):
                           capture_output=True,
                           text=True,
                           timeout=timeout)
+
+
+def link_test_subset(data_root, names, dst):
+    """Link the pairs ``names`` of ``<data_root>/{rain,norain}/`` into
+    ``dst`` (a ``rain/`` + ``norain/`` root); fail the test if one is
+    missing.
+
+    Returns:
+        str: ``dst``.
+    """
+    import pytest
+    for sub in ('rain', 'norain'):
+        os.makedirs(osp.join(dst, sub))
+        for name in names:
+            src = osp.join(data_root, sub, name)
+            if not osp.isfile(src):
+                pytest.fail(f'missing {src}')
+            os.symlink(src, osp.join(dst, sub, name))
+    return str(dst)
+
+
+def assert_metrics_match(metrics_json,
+                         reference,
+                         psnr_abs=1e-3,
+                         ssim_abs=1e-5,
+                         mean_psnr_abs=5e-4,
+                         mean_ssim_abs=5e-6):
+    """``tools/test.py --out`` results equal per-image reference values.
+
+    Args:
+        metrics_json (str): The JSON written by ``tools/test.py --out``.
+        reference (dict): ``{name: (PSNR, SSIM)}``.
+        psnr_abs, ssim_abs (float): Per-image tolerances.
+        mean_psnr_abs, mean_ssim_abs (float): Tolerances of the means.
+    """
+    import json
+
+    import pytest
+    with open(metrics_json) as f:
+        result = json.load(f)
+    per_psnr = result['per_image']['PSNR']
+    per_ssim = result['per_image']['SSIM']
+    assert sorted(per_psnr) == sorted(reference)
+    for name, (psnr, ssim) in reference.items():
+        assert per_psnr[name] == pytest.approx(psnr, abs=psnr_abs), name
+        assert per_ssim[name] == pytest.approx(ssim, abs=ssim_abs), name
+    mean_psnr = sum(v[0] for v in reference.values()) / len(reference)
+    mean_ssim = sum(v[1] for v in reference.values()) / len(reference)
+    assert result['PSNR'] == pytest.approx(mean_psnr, abs=mean_psnr_abs)
+    assert result['SSIM'] == pytest.approx(mean_ssim, abs=mean_ssim_abs)

@@ -20,13 +20,11 @@ official PNGs in 6-9 channel values per image, by one level (truncation of
 values within float rounding of an integer). On all 100 images the official
 protocol gives PSNR 38.1625 / SSIM 0.9817.
 """
-import json
-import os
 import os.path as osp
 
 import pytest
 
-from tests._helpers import run_tool
+from tests._helpers import assert_metrics_match, link_test_subset, run_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'brn', 'brn_t8_b12-p100-100e_rain100l.py')
@@ -57,15 +55,9 @@ def official_brn(data_root):
 @pytest.fixture(scope='module')
 def rain100l_subset(data_root, tmp_path_factory):
     """The first 10 Rain100L test pairs, linked into a temporary root."""
-    src = osp.join(data_root, 'rain100l', 'test')
-    dst = tmp_path_factory.mktemp('rain100l_10')
-    for sub in ('rain', 'norain'):
-        os.makedirs(dst / sub)
-        for name in REFERENCE:
-            if not osp.isfile(osp.join(src, sub, name)):
-                pytest.fail(f'missing {osp.join(src, sub, name)}')
-            os.symlink(osp.join(src, sub, name), dst / sub / name)
-    return str(dst)
+    return link_test_subset(
+        osp.join(data_root, 'rain100l', 'test'), REFERENCE,
+        str(tmp_path_factory.mktemp('rain100l_10')))
 
 
 def test_convert_and_test_reproduce_official(official_brn, rain100l_subset,
@@ -83,14 +75,4 @@ def test_convert_and_test_reproduce_official(official_brn, rain100l_subset,
         f'test_dataloader.dataset.data_root={rain100l_subset}',
         'test_dataloader.num_workers=0'
     ])
-    result = json.loads(out.read_text())
-    per_psnr = result['per_image']['PSNR']
-    per_ssim = result['per_image']['SSIM']
-    assert sorted(per_psnr) == sorted(REFERENCE)
-    for name, (psnr, ssim) in REFERENCE.items():
-        assert per_psnr[name] == pytest.approx(psnr, abs=1e-3), name
-        assert per_ssim[name] == pytest.approx(ssim, abs=1e-5), name
-    mean_psnr = sum(v[0] for v in REFERENCE.values()) / len(REFERENCE)
-    mean_ssim = sum(v[1] for v in REFERENCE.values()) / len(REFERENCE)
-    assert result['PSNR'] == pytest.approx(mean_psnr, abs=5e-4)
-    assert result['SSIM'] == pytest.approx(mean_ssim, abs=5e-6)
+    assert_metrics_match(str(out), REFERENCE)

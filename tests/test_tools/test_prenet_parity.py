@@ -9,15 +9,13 @@ window, sigma 1.5, on MATLAB-``rgb2ycbcr`` Y), an implementation independent
 of mmderain's. On all 100 images that gives PSNR 37.4800 / SSIM 0.9792, the
 published numbers.
 """
-import json
-import os
 import os.path as osp
 import subprocess
 import sys
 
 import pytest
 
-from tests._helpers import run_tool
+from tests._helpers import assert_metrics_match, link_test_subset, run_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'prenet',
@@ -49,15 +47,9 @@ def official_prenet(data_root):
 @pytest.fixture(scope='module')
 def rain100l_subset(data_root, tmp_path_factory):
     """The first 10 Rain100L test pairs, linked into a temporary root."""
-    src = osp.join(data_root, 'rain100l', 'test')
-    dst = tmp_path_factory.mktemp('rain100l_10')
-    for sub in ('rain', 'norain'):
-        os.makedirs(dst / sub)
-        for name in REFERENCE:
-            if not osp.isfile(osp.join(src, sub, name)):
-                pytest.fail(f'missing {osp.join(src, sub, name)}')
-            os.symlink(osp.join(src, sub, name), dst / sub / name)
-    return str(dst)
+    return link_test_subset(
+        osp.join(data_root, 'rain100l', 'test'), REFERENCE,
+        str(tmp_path_factory.mktemp('rain100l_10')))
 
 
 def test_convert_and_test_reproduce_official(official_prenet, rain100l_subset,
@@ -82,14 +74,10 @@ def test_convert_and_test_reproduce_official(official_prenet, rain100l_subset,
         str(tmp_path / 'work'), '--cfg-options',
         f'test_dataloader.dataset.data_root={rain100l_subset}'
     ])
-    result = json.loads(out.read_text())
-    per_psnr = result['per_image']['PSNR']
-    per_ssim = result['per_image']['SSIM']
-    assert sorted(per_psnr) == sorted(REFERENCE)
-    for name, (psnr, ssim) in REFERENCE.items():
-        assert per_psnr[name] == pytest.approx(psnr, abs=0.005), name
-        assert per_ssim[name] == pytest.approx(ssim, abs=2e-5), name
-    mean_psnr = sum(v[0] for v in REFERENCE.values()) / len(REFERENCE)
-    mean_ssim = sum(v[1] for v in REFERENCE.values()) / len(REFERENCE)
-    assert result['PSNR'] == pytest.approx(mean_psnr, abs=0.002)
-    assert result['SSIM'] == pytest.approx(mean_ssim, abs=1e-5)
+    assert_metrics_match(
+        str(out),
+        REFERENCE,
+        psnr_abs=0.005,
+        ssim_abs=2e-5,
+        mean_psnr_abs=0.002,
+        mean_ssim_abs=1e-5)
