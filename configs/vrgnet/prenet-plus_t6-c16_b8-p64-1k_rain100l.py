@@ -1,7 +1,8 @@
 # "PReNet+" side of the short CPU comparison: the same run as
 # prenet_t6-c16_b8-p64-1k_rain100l.py plus the VRGNet rain-augmentation
 # fragment (6 real + 2 generated pairs per batch of 8), with the generator
-# of the short CPU VRGNet run (vrgnet_b8-p64-2k_rain100l.py).
+# of the short CPU VRGNet run vrgnet-warm-kaiming_b8-p64-3k_rain100l.py (the
+# one whose samples are rain-like; see README.md).
 _base_ = [
     './prenet_t6-c16_b8-p64-1k_rain100l.py',
     '../_base_/augment/vrgnet_rain100l.py',
@@ -10,6 +11,7 @@ _base_ = [
 custom_hooks = [
     dict(
         type='RainAugmentHook',
-        checkpoint='work_dirs/vrgnet_b8-p64-2k_rain100l/iter_2000.pth',
+        checkpoint='work_dirs/vrgnet-warm-kaiming_b8-p64-3k_rain100l/'
+        'iter_3000.pth',
         fake_ratio=0.5)
 ]

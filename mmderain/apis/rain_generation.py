@@ -127,3 +127,64 @@ def generate_rain(rain_generator: nn.Module,
         g = torch.Generator().manual_seed(seed) if seed is not None else None
         z = torch.randn(num, rain_generator.latent_dim, generator=g)
     return rain_generator(z.to(device))
+
+
+def real_rain_layers(rainy: torch.Tensor, clean: torch.Tensor
+                     ) -> torch.Tensor:
+    """Rain layers ``max(O - B, 0)`` of rainy/clean pairs (any batch shape,
+    images in [0, 1]); the additive model ``O = B + R`` with ``R >= 0``, as
+    VRGNet's generator produces it."""
+    if rainy.shape != clean.shape:
+        raise ValueError(f'rainy {tuple(rainy.shape)} and clean '
+                         f'{tuple(clean.shape)} shapes differ')
+    return (rainy - clean).clamp_min(0)
+
+
+def rain_layer_statistics(rain: torch.Tensor,
+                          threshold: float = 0.05) -> dict:
+    """Scalar statistics that tell rain streaks from other textures.
+
+    For rain layers ``R`` (N, 3, H, W) in image units (RGB, ``>= 0``):
+
+    * ``mean``: mean intensity;
+    * ``coverage``: fraction of pixels whose grey level (channel mean)
+      exceeds ``threshold``;
+    * ``chroma``: ``sum(max_c R - min_c R) / sum(max_c R)``: 0 for grey
+      (white) rain, up to 1 for rain in one channel only, such as the
+      coloured speckle of an untrained generator;
+    * ``coherence``: orientation coherence of the grey layer's gradients
+      (structure tensor ``J`` averaged over each layer,
+      ``sqrt((Jxx - Jyy)^2 + 4 Jxy^2) / (Jxx + Jyy)``, mean over layers):
+      near 1 for parallel streaks, near 0 for isotropic texture;
+    * ``diversity``: per-pixel standard deviation over the N layers,
+      averaged (0 if the layers do not depend on ``z``).
+
+    Args:
+        rain (Tensor): Rain layers (N, 3, H, W), N >= 2.
+        threshold (float): Grey level counted as rain. Defaults to 0.05
+            (about 13/255).
+
+    Returns:
+        dict[str, float]: The statistics above.
+    """
+    if rain.dim() != 4 or rain.shape[1] != 3 or rain.shape[0] < 2:
+        raise ValueError('rain must be (N >= 2, 3, H, W), got '
+                         f'{tuple(rain.shape)}')
+    rain = rain.detach().double()
+    grey = rain.mean(1, keepdim=True)
+    cmax, cmin = rain.amax(1), rain.amin(1)
+    sobel = torch.tensor([[-1., 0., 1.], [-2., 0., 2.], [-1., 0., 1.]],
+                         dtype=rain.dtype)
+    kernels = torch.stack([sobel, sobel.t()])[:, None]
+    grad = torch.nn.functional.conv2d(grey, kernels)
+    gx, gy = grad[:, 0], grad[:, 1]
+    jxx = (gx * gx).flatten(1).mean(1)
+    jyy = (gy * gy).flatten(1).mean(1)
+    jxy = (gx * gy).flatten(1).mean(1)
+    coherence = ((jxx - jyy)**2 + 4 * jxy**2).sqrt() / (jxx + jyy + 1e-12)
+    return dict(
+        mean=rain.mean().item(),
+        coverage=(grey > threshold).double().mean().item(),
+        chroma=((cmax - cmin).sum() / cmax.sum().clamp_min(1e-12)).item(),
+        coherence=coherence.mean().item(),
+        diversity=rain.std(0).mean().item())

@@ -6,10 +6,12 @@ The shipped configs are shrunk (2-stage 4-channel derainer, latent 8, 4/8
 channel encoder/generator/critic, 2 iterations) and pointed at tiny data.
 """
 import glob
+import json
 import os
 import os.path as osp
 
 import cv2
+import pytest
 import torch
 from mmengine.config import Config
 
@@ -105,6 +107,27 @@ def test_joint_training_augmentation_and_generation(tmp_path):
     assert grid.shape[:2] == (2 + 2 * 66, 2 + 16 * 66)
     interp = cv2.imread(files['interpolation'])
     assert interp.shape[:2] == (2 + 3 * 66, 2 + 5 * 66)
+
+    # rain statistics: every checkpoint of the work dir, vs real layers
+    stats_dir = str(tmp_path / 'stats')
+    ckpt1 = osp.join(work, 'iter_1.pth')
+    torch.save(torch.load(ckpt_path, weights_only=False), ckpt1)
+    stats = run_tool('vrgnet/rain_stats.py', [
+        work, '--real', data, '--out-dir', stats_dir, '--num', '4',
+        '--show', '3', '--latent-dim', '8', '--base-channels', '4'
+    ])
+    assert [r['iter'] for r in stats['checkpoints']] == [1, 2]
+    assert stats['real']['mean'] > 0 and stats['real']['chroma'] >= 0
+    grid = cv2.imread(osp.join(stats_dir, 'rain_layers.png'))
+    assert grid.shape[:2] == (2 + 3 * 66, 2 + 3 * 66)  # real + 2 rows
+    assert osp.isfile(osp.join(stats_dir, 'rain_stats.png'))
+    with open(osp.join(stats_dir, 'rain_stats.json')) as f:
+        assert json.load(f) == stats
+    with pytest.raises(FileNotFoundError, match='ROOT/rain'):
+        run_tool('vrgnet/rain_stats.py', [
+            ckpt_path, '--real', stats_dir, '--out-dir', stats_dir,
+            '--latent-dim', '8', '--base-channels', '4'
+        ])
 
 
 def test_dist_train_joint_one_cpu_process(tmp_path):

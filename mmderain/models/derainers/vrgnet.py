@@ -2,13 +2,14 @@
 """VRGNet joint training: variational derainer, rain encoder, generator,
 critic (Wang et al., *From Rain Generation to Rain Removal*, CVPR 2021).
 """
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence, Union
 
 import torch
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapperDict
 
-from mmderain.models.archs.vrgnet_generator import vrgnet_weights_init
+from mmderain.models.archs.vrgnet_generator import (vrgnet_kaiming_init,
+                                                    vrgnet_weights_init)
 from mmderain.models.losses.variational_losses import (gaussian_kl_to_target,
                                                        standard_normal_kl)
 from mmderain.registry import MODELS
@@ -66,11 +67,20 @@ class VRGNet(BaseDerainer):
             1 for the synthetic sets, 0.01 for SPA-Data. Defaults to 1.
         gp_weight (float): Gradient-penalty weight. Defaults to 10.
         n_dis (int): Critic steps per generator-side step. Defaults to 5.
-        official_init (bool): Apply the official ``weights_init``
-            (:func:`~mmderain.models.archs.vrgnet_weights_init`: N(0, 0.02)
-            conv weights) to the derainer, encoder and generator in
-            :meth:`init_weights`.
+        official_init (bool | Sequence[str]): Apply the official
+            ``weights_init`` (:func:`~mmderain.models.archs.
+            vrgnet_weights_init`: N(0, 0.02) conv weights) in
+            :meth:`init_weights` to the derainer, encoder and generator
+            (True), to none of them (False) or to the named ones among
+            ``'generator'``, ``'rain_encoder'``, ``'rain_generator'``.
             Defaults to True.
+        kaiming_init (Sequence[str]): Sub-networks among the same three
+            whose (transposed) convolution weights get a Kaiming-normal
+            initialisation (:func:`~mmderain.models.archs.
+            vrgnet_kaiming_init`, He et al. for ReLU) instead. Not
+            official: it lets the generator's output depend on ``z`` from
+            the first iteration (see ``configs/vrgnet/README.md``).
+            Defaults to ().
         test_cfg (dict, optional): ``quantize`` as in :class:`BaseDerainer`.
         init_cfg (dict, optional): Initialisation config.
         data_preprocessor (dict, optional): Defaults to RGB in [0, 1].
@@ -85,7 +95,8 @@ class VRGNet(BaseDerainer):
                  adv_weight: float = 1.0,
                  gp_weight: float = 10.0,
                  n_dis: int = 5,
-                 official_init: bool = True,
+                 official_init: Union[bool, Sequence[str]] = True,
+                 kaiming_init: Sequence[str] = (),
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
@@ -109,16 +120,31 @@ class VRGNet(BaseDerainer):
         self.adv_weight = adv_weight
         self.gp_weight = gp_weight
         self.n_dis = n_dis
-        self.official_init = official_init
+        if isinstance(official_init, bool):
+            official_init = GENERATOR_SIDE if official_init else ()
+        self.official_init = tuple(official_init)
+        self.kaiming_init = tuple(kaiming_init)
+        for key, names in (('official_init', self.official_init),
+                           ('kaiming_init', self.kaiming_init)):
+            unknown = [n for n in names if n not in GENERATOR_SIDE]
+            if unknown:
+                raise ValueError(
+                    f'{key}: unknown sub-networks {unknown}, expected names '
+                    f'from {GENERATOR_SIDE}')
+        both = set(self.official_init) & set(self.kaiming_init)
+        if both:
+            raise ValueError(
+                f'{sorted(both)} in both official_init and kaiming_init')
         self._local_step = 0
 
     def init_weights(self) -> None:
-        """Official initialisation of BNet, RNet and G (the critic keeps
-        PyTorch's defaults), then any ``init_cfg``."""
+        """Official (or Kaiming) initialisation of BNet, RNet and G (the
+        critic keeps PyTorch's defaults), after any ``init_cfg``."""
         super().init_weights()
-        if self.official_init:
-            for name in GENERATOR_SIDE:
-                getattr(self, name).apply(vrgnet_weights_init)
+        for name in self.official_init:
+            getattr(self, name).apply(vrgnet_weights_init)
+        for name in self.kaiming_init:
+            getattr(self, name).apply(vrgnet_kaiming_init)
 
     # ------------------------------------------------------------------ #
     def sample_rain(self, num: int, z: Optional[torch.Tensor] = None,

@@ -97,6 +97,27 @@ def test_init_weights_is_the_official_one():
     assert abs(model.generator.head.weight.std().item() - 0.02) < 0.004
 
 
+def test_init_selection_and_kaiming_init():
+    torch.manual_seed(0)
+    model = _build(
+        official_init=('generator', 'rain_encoder'),
+        kaiming_init=('rain_generator', ))
+    assert abs(model.generator.head.weight.std().item() - 0.02) < 0.004
+    # Kaiming normal (fan_in = w.size(1) * k * k for ConvTranspose2d, ReLU)
+    for m in model.rain_generator.modules():
+        if isinstance(m, torch.nn.ConvTranspose2d):
+            fan_in = m.weight.size(1) * 16
+            assert m.weight.std().item() == pytest.approx(
+                math.sqrt(2 / fan_in), rel=0.15)
+    # no official init at all: PyTorch's defaults stay
+    plain = _build(official_init=False)
+    assert plain.generator.head.weight.std().item() > 0.05
+    with pytest.raises(ValueError, match='unknown sub-networks'):
+        _build(kaiming_init=('critic', ))
+    with pytest.raises(ValueError, match='both official_init'):
+        _build(kaiming_init=('rain_generator', ))
+
+
 def test_critic_every_step_generator_side_every_n_dis():
     model = _build(n_dis=2)
     optim = _optim(model)

@@ -1,0 +1,22 @@
+# CPU learning evidence for the rain generator (see README.md). As
+# vrgnet-warm_b8-p64-3k_rain100l.py (official objective, BNet starting from
+# the converted official syn100l weights), with three non-official changes
+# that make G learn rain within a CPU session instead of ~10^5 iterations:
+#   * G's transposed convolutions start Kaiming-normal (the official
+#     N(0, 0.02) makes its output independent of z for a long time),
+#   * Adam betas (0.5, 0.999) for RNet + G and the critic, G's lr 2e-4,
+#   * n_dis = 2 (a generator-side step every second iteration).
+# Make the checkpoint first:
+#   python tools/convert/vrgnet.py \
+#       ../shared/data/checkpoints_official/vrgnet/DerainNet_syn100l.pt \
+#       work_dirs/converted/vrgnet-derainer_syn100l.pth
+_base_ = ['./vrgnet-warm_b8-p64-3k_rain100l.py']
+
+model = dict(
+    official_init=('generator', 'rain_encoder'),
+    kaiming_init=('rain_generator', ),
+    n_dis=2)
+optim_wrapper = dict(
+    rain=dict(optimizer=dict(lr=2e-4, betas=(0.5, 0.999))),
+    critic=dict(optimizer=dict(betas=(0.5, 0.999))))
+default_hooks = dict(checkpoint=dict(interval=500, max_keep_ckpts=6))
