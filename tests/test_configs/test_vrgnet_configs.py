@@ -73,3 +73,30 @@ def test_prenet_plus_is_prenet_plus_the_augment_fragment():
     assert plus.train_dataloader.batch_size == 18
     assert plus.train_cfg.max_iters == 200 * 4500
     assert plus.param_scheduler[0].milestones == [225_000, 450_000, 675_000]
+
+
+def test_kaiming_evidence_config_differs_only_where_documented():
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs', 'vrgnet',
+                 'vrgnet-warm-kaiming_b8-p64-3k_rain100l.py'))
+    warm = Config.fromfile(
+        osp.join(ROOT, 'configs', 'vrgnet',
+                 'vrgnet-warm_b8-p64-3k_rain100l.py'))
+    m = cfg.model
+    assert tuple(m.kaiming_init) == ('rain_generator', )
+    assert tuple(m.official_init) == ('generator', 'rain_encoder')
+    assert m.n_dis == 2 and warm.model.n_dis == 5
+    for key in ('generator', 'rain_encoder', 'rain_generator', 'critic',
+                'prior_var', 'adv_weight', 'gp_weight'):
+        assert m[key] == warm.model[key], key
+    ow = cfg.optim_wrapper
+    assert ow.rain.optimizer.lr == 2e-4
+    assert tuple(ow.rain.optimizer.betas) == (0.5, 0.999)
+    assert tuple(ow.critic.optimizer.betas) == (0.5, 0.999)
+    assert ow.generator == warm.optim_wrapper.generator
+    assert cfg.load_from == warm.load_from
+    init_default_scope('mmderain')
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    w = model.rain_generator.main[3].weight  # (512, 256, 4, 4)
+    assert abs(w.std().item() - (2 / (256 * 16))**0.5) < 2e-3
