@@ -7,6 +7,7 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
+from mmderain.engine.optimizers import GroupedOptimWrapperConstructor
 from mmderain.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -100,3 +101,28 @@ def test_kaiming_evidence_config_differs_only_where_documented():
     model.init_weights()
     w = model.rain_generator.main[3].weight  # (512, 256, 4, 4)
     assert abs(w.std().item() - (2 / (256 * 16))**0.5) < 2e-3
+
+
+def test_fixed_derainer_config_is_the_kaiming_run_with_bnet_frozen():
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs', 'vrgnet',
+                 'vrgnet-fixedbnet-kaiming_b8-p64-6k_rain100l.py'))
+    kaiming = Config.fromfile(
+        osp.join(ROOT, 'configs', 'vrgnet',
+                 'vrgnet-warm-kaiming_b8-p64-3k_rain100l.py'))
+    assert cfg.model.train_derainer is False
+    for key in ('generator', 'rain_encoder', 'rain_generator', 'critic',
+                'n_dis', 'official_init', 'kaiming_init'):
+        assert cfg.model[key] == kaiming.model[key], key
+    ow = cfg.optim_wrapper
+    assert 'generator' not in ow
+    for name in ('rain', 'critic'):
+        assert ow[name] == kaiming.optim_wrapper[name], name
+    assert cfg.train_cfg.max_iters == 6000
+    assert cfg.load_from == kaiming.load_from
+    init_default_scope('mmderain')
+    model = MODELS.build(cfg.model)
+    groups = {k: v for k, v in ow.items() if k != 'constructor'}
+    optim = GroupedOptimWrapperConstructor(groups)(model)
+    assert set(optim.keys()) == {'rain', 'critic'}
+    assert not any(p.requires_grad for p in model.generator.parameters())

@@ -49,15 +49,26 @@ class DerainDataPreprocessor(DataPreprocessor):
         """Give every sample the union of the batch's metainfo keys (None
         where a sample lacks one), so that samples of different datasets
         (e.g. a ``MixedDataset`` of paired and synthesised data) stack;
-        mmagic's ``DataSample.stack`` needs identical keys."""
+        mmagic's ``DataSample.stack`` needs identical keys, listed in the
+        same order."""
         if not data_samples or not all(
                 isinstance(s, DataSample) for s in data_samples):
             return
         keys = [set(s.metainfo_keys()) for s in data_samples]
         union = set().union(*keys)
+        if all(have == union for have in keys):
+            return
+        order = sorted(union)
         for sample, have in zip(data_samples, keys):
-            if have != union:
-                sample.set_metainfo({k: None for k in union - have})
+            sample.set_metainfo({k: None for k in union - have})
+            # ``metainfo_keys()`` lists a set, and ``DataSample.stack``
+            # compares those lists: equal sets built by different insertion
+            # histories may iterate in different orders (string hashes vary
+            # between processes). Rebuild every sample's key set by the same
+            # insertions so that all list their keys identically.
+            fields = sample._metainfo_fields
+            fields.clear()
+            fields.update(order)
 
     def _preprocess_data_sample(self, data_samples, training: bool):
         """mmagic's processing of ``data_keys`` plus the optional keys the

@@ -81,6 +81,16 @@ class VRGNet(BaseDerainer):
             official: it lets the generator's output depend on ``z`` from
             the first iteration (see ``configs/vrgnet/README.md``).
             Defaults to ().
+        train_derainer (bool): Update the derainer (BNet) in the
+            generator-side step. False trains only the encoder, the
+            generator and the critic against a fixed, pre-trained derainer
+            (e.g. converted official weights loaded with ``load_from``):
+            BNet's parameters are frozen (``requires_grad`` False) and it
+            runs without autograd (no BNet backward pass), ``KL_b`` is
+            still logged but has no gradient, and the ``generator``
+            optimizer wrapper is not needed. Not official; for training a
+            rain generator for augmentation when a derainer already
+            exists. Defaults to True.
         test_cfg (dict, optional): ``quantize`` as in :class:`BaseDerainer`.
         init_cfg (dict, optional): Initialisation config.
         data_preprocessor (dict, optional): Defaults to RGB in [0, 1].
@@ -97,6 +107,7 @@ class VRGNet(BaseDerainer):
                  n_dis: int = 5,
                  official_init: Union[bool, Sequence[str]] = True,
                  kaiming_init: Sequence[str] = (),
+                 train_derainer: bool = True,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
@@ -120,6 +131,11 @@ class VRGNet(BaseDerainer):
         self.adv_weight = adv_weight
         self.gp_weight = gp_weight
         self.n_dis = n_dis
+        self.train_derainer = train_derainer
+        if not train_derainer:
+            # no optimizer wrapper needed; under DDP, mmengine's
+            # MMSeparateDistributedDataParallel leaves it unwrapped
+            self.generator.requires_grad_(False)
         if isinstance(official_init, bool):
             official_init = GENERATOR_SIDE if official_init else ()
         self.official_init = tuple(official_init)
@@ -168,7 +184,9 @@ class VRGNet(BaseDerainer):
         return self.rain_generator(z)
 
     def _encode(self, inputs: torch.Tensor) -> tuple:
-        mu_b, logvar_b = self.generator(inputs, return_logvar=True)
+        with torch.set_grad_enabled(torch.is_grad_enabled()
+                                    and self.train_derainer):
+            mu_b, logvar_b = self.generator(inputs, return_logvar=True)
         mu_z, logvar_z = self.rain_encoder(inputs)
         # reparametrisation with the unclamped log-variance, as officially
         z = mu_z + torch.exp(0.5 * logvar_z) * torch.randn_like(mu_z)
@@ -204,12 +222,14 @@ class VRGNet(BaseDerainer):
             MSE, monitoring), and on generator steps ``loss_g``,
             ``loss_adv``, ``loss_kl_b``, ``loss_kl_z``.
         """
-        missing = [n for n in OPTIM_WRAPPERS if n not in optim_wrapper]
+        needed = self._optim_wrapper_names()
+        missing = [n for n in needed if n not in optim_wrapper]
         if missing:
             raise KeyError(
                 f'VRGNet needs optimizer wrappers {missing}: use '
-                "GroupedOptimWrapperConstructor with groups 'generator', "
-                "'rain' (modules rain_encoder, rain_generator) and 'critic'")
+                'GroupedOptimWrapperConstructor with groups '
+                f'{list(needed)} ("rain": modules rain_encoder, '
+                'rain_generator)')
         data = self.data_preprocessor(data, True)
         inputs = data['inputs']
         gt = data['data_samples'].gt_img
@@ -250,7 +270,10 @@ class VRGNet(BaseDerainer):
                 for p in trainable:
                     p.requires_grad_(True)
             loss_g = self.adv_weight * loss_adv + kl_z + kl_b
-            wrappers = [optim_wrapper[n] for n in OPTIM_WRAPPERS[:2]]
+            wrappers = [
+                optim_wrapper[n] for n in self._optim_wrapper_names()
+                if n != 'critic'
+            ]
             wrappers[0].backward(loss_g)
             for ow in wrappers:
                 ow.step()
@@ -261,6 +284,11 @@ class VRGNet(BaseDerainer):
                 loss_kl_b=kl_b.detach(),
                 loss_kl_z=kl_z.detach())
         return log
+
+    def _optim_wrapper_names(self) -> tuple:
+        if self.train_derainer:
+            return OPTIM_WRAPPERS
+        return tuple(n for n in OPTIM_WRAPPERS if n != 'generator')
 
     def forward_train(self, inputs, data_samples=None, **kwargs):
         """Not used: VRGNet trains through :meth:`train_step`."""

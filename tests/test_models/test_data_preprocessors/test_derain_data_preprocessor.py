@@ -57,3 +57,23 @@ def test_samples_of_different_datasets_stack():
     out = _preprocessor()(batch, True)['data_samples']
     assert out.metainfo['img_path'] == ['a.png', None]
     assert out.metainfo['rain_params'] == [None, dict(angle=3)]
+
+
+def test_metainfo_keys_listed_in_one_order():
+    """Equal key sets built by different insertion histories may iterate in
+    different orders; stacking compares the lists, so the alignment must
+    give every sample the same order whatever the hash seed."""
+    shared = [f'key_{i}' for i in range(12)]
+    samples = []
+    for n in range(4):
+        s = DataSample(gt_img=torch.zeros(3, 4, 4))
+        order = shared[n:] + shared[:n] if n % 2 else shared[::-1]
+        s.set_metainfo({k: n for k in order})
+        s.set_metainfo({f'only_{n}': n})
+        samples.append(s)
+    DerainDataPreprocessor._align_metainfo(samples)
+    lists = [s.metainfo_keys() for s in samples]
+    assert all(keys == lists[0] for keys in lists)
+    stacked = DataSample.stack(samples)
+    assert stacked.metainfo['only_2'] == [None, None, 2, None]
+    assert stacked.metainfo['key_5'] == [0, 1, 2, 3]

@@ -151,6 +151,36 @@ def test_critic_every_step_generator_side_every_n_dis():
                for p in model.critic.parameters())
 
 
+def test_fixed_derainer_trains_only_encoder_generator_critic():
+    model = _build(train_derainer=False)
+    adam = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3))
+    optim = GroupedOptimWrapperConstructor(
+        dict(
+            rain=dict(adam, modules=('rain_encoder', 'rain_generator')),
+            critic=adam))(model)  # no 'generator' wrapper needed
+    MessageHub.get_current_instance().update_info('iter', 0)
+    before = {
+        n: [p.detach().clone() for p in getattr(model, n).parameters()]
+        for n in NAMES
+    }
+    log = model.train_step(_batch(), optim)
+    changed = {
+        n: any(not torch.equal(a, b)
+               for a, b in zip(before[n], getattr(model, n).parameters()))
+        for n in NAMES
+    }
+    assert changed == dict(
+        generator=False, rain_encoder=True, rain_generator=True, critic=True)
+    assert all(p.grad is None for p in model.generator.parameters())
+    # KL_b is still logged (monitoring) and part of the logged loss_g
+    assert log['loss_kl_b'].item() > 0
+    assert log['loss_g'].item() == pytest.approx(
+        (log['loss_adv'] + log['loss_kl_b'] + log['loss_kl_z']).item(),
+        rel=1e-5)
+    with pytest.raises(KeyError, match=r'wrappers \[.*critic'):
+        model.train_step(_batch(), OptimWrapperDict(rain=optim['rain']))
+
+
 def test_loss_terms_match_the_official_formulas():
     model = _build()
     optim = _optim(model)
