@@ -54,10 +54,11 @@ class DerainDataPreprocessor(DataPreprocessor):
         if not data_samples or not all(
                 isinstance(s, DataSample) for s in data_samples):
             return
-        keys = [set(s.metainfo_keys()) for s in data_samples]
-        union = set().union(*keys)
-        if all(have == union for have in keys):
+        listed = [s.metainfo_keys() for s in data_samples]
+        if all(keys == listed[0] for keys in listed):
             return
+        keys = [set(k) for k in listed]
+        union = set().union(*keys)
         order = sorted(union)
         for sample, have in zip(data_samples, keys):
             sample.set_metainfo({k: None for k in union - have})
