@@ -126,3 +126,18 @@ def test_fixed_derainer_config_is_the_kaiming_run_with_bnet_frozen():
     optim = GroupedOptimWrapperConstructor(groups)(model)
     assert set(optim.keys()) == {'rain', 'critic'}
     assert not any(p.requires_grad for p in model.generator.parameters())
+
+
+def test_rain_critic_config_differs_only_in_the_critic_input():
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs', 'vrgnet',
+                 'vrgnet-fixedbnet-raincritic_b8-p64-3k_rain100l.py'))
+    fixed = Config.fromfile(
+        osp.join(ROOT, 'configs', 'vrgnet',
+                 'vrgnet-fixedbnet-kaiming_b8-p64-6k_rain100l.py'))
+    assert cfg.model.critic_input == 'rain'
+    assert 'critic_input' not in fixed.model  # the official default
+    assert {k: v for k, v in cfg.model.items() if k != 'critic_input'} \
+        == fixed.model
+    assert cfg.optim_wrapper == fixed.optim_wrapper
+    assert cfg.train_cfg.max_iters == 3000

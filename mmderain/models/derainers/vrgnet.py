@@ -91,6 +91,13 @@ class VRGNet(BaseDerainer):
             optimizer wrapper is not needed. Not official; for training a
             rain generator for augmentation when a derainer already
             exists. Defaults to True.
+        critic_input (str): What the critic compares. ``'image'``
+            (official): rainy images ``O`` with ``mu_b + G(z)``.
+            ``'rain'`` (not official): rain layers, the derainer's estimate
+            ``max(O - mu_b, 0)`` (no gradient) with ``G(z)``; the rain is
+            then not hidden under the background, which the critic
+            otherwise has to see through, and the derainer learns from
+            ``KL_b`` only. Defaults to 'image'.
         test_cfg (dict, optional): ``quantize`` as in :class:`BaseDerainer`.
         init_cfg (dict, optional): Initialisation config.
         data_preprocessor (dict, optional): Defaults to RGB in [0, 1].
@@ -108,6 +115,7 @@ class VRGNet(BaseDerainer):
                  official_init: Union[bool, Sequence[str]] = True,
                  kaiming_init: Sequence[str] = (),
                  train_derainer: bool = True,
+                 critic_input: str = 'image',
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
@@ -132,6 +140,11 @@ class VRGNet(BaseDerainer):
         self.gp_weight = gp_weight
         self.n_dis = n_dis
         self.train_derainer = train_derainer
+        if critic_input not in ('image', 'rain'):
+            raise ValueError(
+                "critic_input must be 'image' or 'rain', got "
+                f'{critic_input!r}')
+        self.critic_input = critic_input
         if not train_derainer:
             # no optimizer wrapper needed; under DDP, mmengine's
             # MMSeparateDistributedDataParallel leaves it unwrapped
@@ -237,15 +250,18 @@ class VRGNet(BaseDerainer):
 
         with torch.set_grad_enabled(generator_step):
             mu_b, logvar_b, mu_z, logvar_z, rain = self._encode(inputs)
-        fake = mu_b + rain
+        if self.critic_input == 'image':
+            real, fake = inputs, mu_b + rain
+        else:
+            real, fake = (inputs - mu_b.detach()).clamp(min=0), rain
 
         # (1) critic step
         critic_ow = optim_wrapper['critic']
         with critic_ow.optim_context(self.critic):
-            d_real = -self._critic_scores(inputs).mean()
+            d_real = -self._critic_scores(real).mean()
             d_fake = self._critic_scores(fake.detach()).mean()
             gp = gradient_penalty_loss(
-                self.critic, inputs, fake.detach(), norm_mode='HWC')
+                self.critic, real, fake.detach(), norm_mode='HWC')
             loss_critic = d_real + d_fake + self.gp_weight * gp
         critic_ow.update_params(loss_critic)
         log = dict(

@@ -181,6 +181,35 @@ def test_fixed_derainer_trains_only_encoder_generator_critic():
         model.train_step(_batch(), OptimWrapperDict(rain=optim['rain']))
 
 
+@pytest.mark.parametrize('critic_input', ['image', 'rain'])
+def test_what_the_critic_compares(critic_input, monkeypatch):
+    model = _build(train_derainer=False, critic_input=critic_input)
+    seen = []
+
+    def scores(x):
+        seen.append(x.detach())
+        return x.mean((1, 2, 3))
+
+    monkeypatch.setattr(model, '_critic_scores', scores)
+    MessageHub.get_current_instance().update_info('iter', 1)  # critic only
+    batch = _batch()
+    data = model.data_preprocessor(batch, True)
+    x = data['inputs']
+    with torch.no_grad():
+        mu_b = model.generator(x)
+    model.train_step(batch, _optim(model))
+    real, fake = seen[0], seen[1]
+    if critic_input == 'image':
+        torch.testing.assert_close(real, x)
+        assert (fake - mu_b).min() >= -1e-6  # mu_b + G(z), G(z) >= 0
+    else:
+        torch.testing.assert_close(real, (x - mu_b).clamp(min=0))
+        assert real.min() >= 0 and fake.min() >= 0
+        assert fake.shape == real.shape
+    with pytest.raises(ValueError, match='critic_input'):
+        _build(critic_input='residual')
+
+
 def test_loss_terms_match_the_official_formulas():
     model = _build()
     optim = _optim(model)
