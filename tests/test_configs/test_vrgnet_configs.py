@@ -11,6 +11,12 @@ from mmderain.engine.optimizers import GroupedOptimWrapperConstructor
 from mmderain.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _config(*parts: str) -> Config:
+    return Config.fromfile(osp.join(ROOT, 'configs', *parts))
+
+
 JOINT = sorted(
     glob.glob(osp.join(ROOT, 'configs', 'vrgnet', 'vrgnet_b18-*.py')))
 
@@ -62,12 +68,8 @@ def test_joint_recipe(path):
 
 
 def test_prenet_plus_is_prenet_plus_the_augment_fragment():
-    plus = Config.fromfile(
-        osp.join(ROOT, 'configs', 'vrgnet',
-                 'prenet-plus_t6_b18-p64-900k_rain100l.py'))
-    base = Config.fromfile(
-        osp.join(ROOT, 'configs', 'prenet',
-                 'prenet_t6_b18-p100-100e_rain100l.py'))
+    plus = _config('vrgnet', 'prenet-plus_t6_b18-p64-900k_rain100l.py')
+    base = _config('prenet', 'prenet_t6_b18-p100-100e_rain100l.py')
     assert plus.model == base.model
     hook, = plus.custom_hooks
     assert hook.type == 'RainAugmentHook' and hook.fake_ratio == 0.5
@@ -77,12 +79,8 @@ def test_prenet_plus_is_prenet_plus_the_augment_fragment():
 
 
 def test_kaiming_evidence_config_differs_only_where_documented():
-    cfg = Config.fromfile(
-        osp.join(ROOT, 'configs', 'vrgnet',
-                 'vrgnet-warm-kaiming_b8-p64-3k_rain100l.py'))
-    warm = Config.fromfile(
-        osp.join(ROOT, 'configs', 'vrgnet',
-                 'vrgnet-warm_b8-p64-3k_rain100l.py'))
+    cfg = _config('vrgnet', 'vrgnet-warm-kaiming_b8-p64-3k_rain100l.py')
+    warm = _config('vrgnet', 'vrgnet-warm_b8-p64-3k_rain100l.py')
     m = cfg.model
     assert tuple(m.kaiming_init) == ('rain_generator', )
     assert tuple(m.official_init) == ('generator', 'rain_encoder')
@@ -104,12 +102,8 @@ def test_kaiming_evidence_config_differs_only_where_documented():
 
 
 def test_fixed_derainer_config_is_the_kaiming_run_with_bnet_frozen():
-    cfg = Config.fromfile(
-        osp.join(ROOT, 'configs', 'vrgnet',
-                 'vrgnet-fixedbnet-kaiming_b8-p64-6k_rain100l.py'))
-    kaiming = Config.fromfile(
-        osp.join(ROOT, 'configs', 'vrgnet',
-                 'vrgnet-warm-kaiming_b8-p64-3k_rain100l.py'))
+    cfg = _config('vrgnet', 'vrgnet-fixedbnet-kaiming_b8-p64-6k_rain100l.py')
+    kaiming = _config('vrgnet', 'vrgnet-warm-kaiming_b8-p64-3k_rain100l.py')
     assert cfg.model.train_derainer is False
     for key in ('generator', 'rain_encoder', 'rain_generator', 'critic',
                 'n_dis', 'official_init', 'kaiming_init'):
@@ -129,12 +123,9 @@ def test_fixed_derainer_config_is_the_kaiming_run_with_bnet_frozen():
 
 
 def test_rain_critic_config_differs_only_in_the_critic_input():
-    cfg = Config.fromfile(
-        osp.join(ROOT, 'configs', 'vrgnet',
-                 'vrgnet-fixedbnet-raincritic_b8-p64-3k_rain100l.py'))
-    fixed = Config.fromfile(
-        osp.join(ROOT, 'configs', 'vrgnet',
-                 'vrgnet-fixedbnet-kaiming_b8-p64-6k_rain100l.py'))
+    cfg = _config('vrgnet',
+                  'vrgnet-fixedbnet-raincritic_b8-p64-3k_rain100l.py')
+    fixed = _config('vrgnet', 'vrgnet-fixedbnet-kaiming_b8-p64-6k_rain100l.py')
     assert cfg.model.critic_input == 'rain'
     assert 'critic_input' not in fixed.model  # the official default
     assert {k: v for k, v in cfg.model.items() if k != 'critic_input'} \
