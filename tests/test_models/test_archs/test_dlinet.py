@@ -105,7 +105,11 @@ def test_dlinet_official_parity(fixture, stage):
         else:
             out, masks = net(rain, return_masks=True)
     assert (masks - expected['masks']).abs().max() < 1e-6
-    assert (out - expected['rain_layer']).abs().max() < 1e-5
+    # float32 sums over many channels: the error grows with the values'
+    # scale (|rain layer| up to ~10 here) and differs between CPUs/BLAS
+    ref = expected['rain_layer']
+    tol = 1e-5 * max(1., ref.abs().max().item())
+    assert (out - ref).abs().max() < tol
 
 
 @pytest.mark.parametrize('stage,n_params,n_keys', [('second', 2611893, 2209),
