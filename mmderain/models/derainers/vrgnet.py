@@ -85,8 +85,8 @@ class VRGNet(BaseDerainer):
             generator-side step. False trains only the encoder, the
             generator and the critic against a fixed, pre-trained derainer
             (e.g. converted official weights loaded with ``load_from``):
-            BNet's parameters are frozen (``requires_grad`` False) and it
-            runs without autograd (no BNet backward pass), ``KL_b`` is
+            BNet's parameters are frozen (``requires_grad`` False, so no
+            BNet graph or backward pass), ``KL_b`` is
             still logged but has no gradient, and the ``generator``
             optimizer wrapper is not needed. Not official; for training a
             rain generator for augmentation when a derainer already
@@ -197,9 +197,7 @@ class VRGNet(BaseDerainer):
         return self.rain_generator(z)
 
     def _encode(self, inputs: torch.Tensor) -> tuple:
-        with torch.set_grad_enabled(torch.is_grad_enabled()
-                                    and self.train_derainer):
-            mu_b, logvar_b = self.generator(inputs, return_logvar=True)
+        mu_b, logvar_b = self.generator(inputs, return_logvar=True)
         mu_z, logvar_z = self.rain_encoder(inputs)
         # reparametrisation with the unclamped log-variance, as officially
         z = mu_z + torch.exp(0.5 * logvar_z) * torch.randn_like(mu_z)
