@@ -22,8 +22,6 @@ with quiet_mmagic_import():
 #: The sub-networks updated by the generator-side step, in the order their
 #: optimisers step (one backward pass feeds all three).
 GENERATOR_SIDE = ('generator', 'rain_encoder', 'rain_generator')
-#: Optimiser wrappers: BNet, RNet + G (one Adam, as officially), critic.
-OPTIM_WRAPPERS = ('generator', 'rain', 'critic')
 
 
 @MODELS.register_module()
@@ -233,7 +231,7 @@ class VRGNet(BaseDerainer):
             MSE, monitoring), and on generator steps ``loss_g``,
             ``loss_adv``, ``loss_kl_b``, ``loss_kl_z``.
         """
-        needed = self._optim_wrapper_names()
+        needed = self._generator_side_wrappers() + ('critic', )
         missing = [n for n in needed if n not in optim_wrapper]
         if missing:
             raise KeyError(
@@ -285,8 +283,7 @@ class VRGNet(BaseDerainer):
                     p.requires_grad_(True)
             loss_g = self.adv_weight * loss_adv + kl_z + kl_b
             wrappers = [
-                optim_wrapper[n] for n in self._optim_wrapper_names()
-                if n != 'critic'
+                optim_wrapper[n] for n in self._generator_side_wrappers()
             ]
             wrappers[0].backward(loss_g)
             for ow in wrappers:
@@ -299,10 +296,13 @@ class VRGNet(BaseDerainer):
                 loss_kl_z=kl_z.detach())
         return log
 
-    def _optim_wrapper_names(self) -> tuple:
+    def _generator_side_wrappers(self) -> tuple:
+        """Optimizer wrappers stepped by the generator-side pass: BNet's
+        (unless frozen) and RNet + G's (one Adam, as officially); the
+        critic has a third."""
         if self.train_derainer:
-            return OPTIM_WRAPPERS
-        return tuple(n for n in OPTIM_WRAPPERS if n != 'generator')
+            return ('generator', 'rain')
+        return ('rain', )
 
     def forward_train(self, inputs, data_samples=None, **kwargs):
         """Not used: VRGNet trains through :meth:`train_step`."""
