@@ -4,9 +4,7 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
-from mmengine.runner.checkpoint import _load_checkpoint
 
-from mmderain.engine.hooks.stage_checkpoint_hook import resolve_checkpoint
 from mmderain.registry import MODELS
 
 #: The official 64-px VRGNet rain generator (latent 128, 32 base channels).
@@ -37,6 +35,10 @@ def load_subnetwork(checkpoint: str,
     Raises:
         KeyError: If the checkpoint has no ``prefix*`` weights.
     """
+    # imported here: the rest of this module needs PyTorch only
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    from mmderain.engine.hooks.stage_checkpoint_hook import resolve_checkpoint
     path = resolve_checkpoint(checkpoint)
     ckpt = _load_checkpoint(path, map_location='cpu')
     state = ckpt.get('state_dict', ckpt)
