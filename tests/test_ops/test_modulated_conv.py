@@ -217,7 +217,8 @@ def _grads(fn, tensors, kwargs, grad_out_seed=5):
                for t in tensors]
     out = fn(*tensors, **kwargs)
     g = torch.Generator().manual_seed(grad_out_seed)
-    out.backward(torch.randn(out.shape, generator=g, dtype=out.dtype))
+    out.backward(
+        torch.randn(out.shape, generator=g, dtype=out.dtype).to(out.device))
     return out.detach(), [None if t is None else t.grad for t in tensors]
 
 
