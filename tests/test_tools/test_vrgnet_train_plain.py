@@ -15,38 +15,18 @@ from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 
 from mmderain.engine.optimizers import GroupedOptimWrapperConstructor
-from mmderain.registry import MODELS
+from tests.test_models.test_derainers.test_vrgnet import _build
 from tools.vrgnet import train_plain
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def _tiny_vrgnet(**kwargs):
-    init_default_scope('mmderain')
-    model = MODELS.build(
-        dict(
-            type='VRGNet',
-            generator=dict(
-                type='VariationalPReNet',
-                num_stages=2,
-                mid_channels=4,
-                num_res_blocks=1),
-            rain_encoder=dict(
-                type='RainEncoder',
-                latent_dim=8,
-                base_channels=4,
-                image_size=64),
-            rain_generator=dict(
-                type='RainGenerator',
-                latent_dim=8,
-                base_channels=4,
-                image_size=64),
-            critic=dict(type='SAGANCritic', image_size=64, conv_dim=8),
-            kaiming_init=('rain_generator', ),
-            official_init=('generator', 'rain_encoder'),
-            **kwargs))
-    model.init_weights()
-    return model
+    """The tiny VRGNet of the model's own tests, Kaiming-initialised G."""
+    return _build(
+        kaiming_init=('rain_generator', ),
+        official_init=('generator', 'rain_encoder'),
+        **kwargs)
 
 
 def _batches(num, n=2, seed=0):
