@@ -174,6 +174,10 @@ def test_bad_data_folder_is_named(tmp_path):
     _write_pairs(tmp_path / 'd', size=(40, 90))
     with pytest.raises(ValueError, match='smaller than the 64-px patch'):
         train_plain.PairedPatches(str(tmp_path / 'd'), 64, 'cpu')
+    (tmp_path / 'd' / 'norain' / '1.png').unlink()
+    with pytest.raises(FileNotFoundError,
+                       match=r"clean images of \['1.png'\]"):
+        train_plain.PairedPatches(str(tmp_path / 'd'), 64, 'cpu')
 
 
 def test_load_weights_needs_known_groups(tmp_path):

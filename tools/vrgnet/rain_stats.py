@@ -41,6 +41,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from tools.vrgnet.generate import _crop, _grid, _read_rgb, _write_rgb  # noqa
+from tools.vrgnet.train_plain import paired_names  # noqa: E402
 
 STATS = ('mean', 'coverage', 'chroma', 'coherence', 'diversity')
 
@@ -96,17 +97,7 @@ def expand_checkpoints(items: List[str]) -> List[Tuple[str, Optional[int]]]:
 def real_layers(root: str, num: int, size: int, seed: int) -> torch.Tensor:
     """``num`` rain layers ``max(O - B, 0)`` of random ``size`` crops."""
     from mmderain.apis.rain_generation import real_rain_layers
-    rain_dir, clean_dir = osp.join(root, 'rain'), osp.join(root, 'norain')
-    for d in (rain_dir, clean_dir):
-        if not osp.isdir(d):
-            raise FileNotFoundError(
-                f'{d} not found: --real needs ROOT/rain and ROOT/norain')
-    names = sorted(os.listdir(rain_dir))
-    missing = [n for n in names if not osp.isfile(osp.join(clean_dir, n))]
-    if not names or missing:
-        raise FileNotFoundError(
-            f'{clean_dir} lacks the clean images of {missing[:3]}'
-            if missing else f'{rain_dir} is empty')
+    rain_dir, clean_dir, names = paired_names(root, '--real')
     rng = np.random.default_rng(seed)
     layers = []
     for _ in range(num):

@@ -284,6 +284,29 @@ def make_optimizers(nets: Dict[str, nn.Module],
     return opts
 
 
+def paired_names(root: str, option: str) -> tuple:
+    """The rainy/clean pairs of ``root`` (``rain/`` and ``norain/``, same
+    file names): ``(rain_dir, clean_dir, sorted names)``.
+
+    Raises:
+        FileNotFoundError: Naming ``option`` (the command-line option that
+            gave ``root``) if a folder is missing or empty, or clean images
+            are missing.
+    """
+    rain_dir, clean_dir = osp.join(root, 'rain'), osp.join(root, 'norain')
+    for d in (rain_dir, clean_dir):
+        if not osp.isdir(d):
+            raise FileNotFoundError(
+                f'{d} not found: {option} needs ROOT/rain and ROOT/norain')
+    names = sorted(os.listdir(rain_dir))
+    missing = [n for n in names if not osp.isfile(osp.join(clean_dir, n))]
+    if not names or missing:
+        raise FileNotFoundError(
+            f'{clean_dir} lacks the clean images of {missing[:3]}'
+            if missing else f'{rain_dir} is empty')
+    return rain_dir, clean_dir, names
+
+
 class PairedPatches:
     """Random aligned crops of rainy/clean pairs held on one device.
 
@@ -297,14 +320,7 @@ class PairedPatches:
     def __init__(self, root: str, patch: int, device: str,
                  seed: int = 0) -> None:
         import cv2
-        rain_dir, clean_dir = osp.join(root, 'rain'), osp.join(root, 'norain')
-        for d in (rain_dir, clean_dir):
-            if not osp.isdir(d):
-                raise FileNotFoundError(
-                    f'{d} not found: --data needs ROOT/rain and ROOT/norain')
-        names = sorted(os.listdir(rain_dir))
-        if not names:
-            raise FileNotFoundError(f'{rain_dir} is empty')
+        rain_dir, clean_dir, names = paired_names(root, '--data')
         self.pairs = []
         for name in names:
             imgs = []
@@ -312,9 +328,7 @@ class PairedPatches:
                 path = osp.join(d, name)
                 img = cv2.imread(path, cv2.IMREAD_COLOR)
                 if img is None:
-                    raise FileNotFoundError(
-                        f'{path}: missing or not an image (the clean image '
-                        'must have the rainy image\'s file name)')
+                    raise FileNotFoundError(f'{path}: not an image')
                 imgs.append(
                     torch.from_numpy(img[..., ::-1].copy()).permute(2, 0, 1))
             if imgs[0].shape != imgs[1].shape:
