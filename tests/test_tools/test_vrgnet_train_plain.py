@@ -167,6 +167,27 @@ def test_runs_without_openmmlab_and_writes_readable_outputs(tmp_path):
     assert {k.split('.')[0] for k in keys} == {'rain_generator', 'critic'}
 
 
+@pytest.mark.parametrize('grey', [False, True])
+def test_initialise_like_init_weights(grey):
+    nets = train_plain.build_networks(
+        latent_dim=8, base_channels=4, critic_channels=8, num_stages=2,
+        derainer_channels=4, num_res_blocks=1)
+    torch.manual_seed(0)
+    train_plain.initialise(nets, ('rain_generator', ), grey=grey)
+    torch.manual_seed(0)
+    model = _tiny_vrgnet(grey_init=grey)
+    for name in train_plain.GENERATOR_SIDE:
+        ours, theirs = nets[name].state_dict(), getattr(model,
+                                                        name).state_dict()
+        for key, value in theirs.items():
+            if key.endswith('weight') and value.dim() == 4:
+                assert ours[key].std().item() == pytest.approx(
+                    value.std().item(), rel=0.2), (name, key)
+    with torch.no_grad():
+        rain = nets['rain_generator'](torch.randn(2, 8))
+    assert torch.equal(rain[:, 0], rain[:, 2]) == grey
+
+
 def test_bad_data_folder_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match='norain'):
         (tmp_path / 'rain').mkdir()

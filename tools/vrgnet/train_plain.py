@@ -142,15 +142,20 @@ def build_networks(latent_dim: int = 128,
 
 
 def initialise(nets: Dict[str, nn.Module],
-               kaiming: Sequence[str] = ()) -> None:
+               kaiming: Sequence[str] = (),
+               grey: bool = False) -> None:
     """VRGNet's ``init_weights``: official N(0, 0.02) convolutions for the
     generator-side networks, Kaiming-normal for those named in
-    ``kaiming``; the critic keeps PyTorch's defaults."""
-    from mmderain.models.archs.vrgnet_generator import (vrgnet_kaiming_init,
+    ``kaiming``, and with ``grey`` the generator's output channels tied
+    (``grey_init``); the critic keeps PyTorch's defaults."""
+    from mmderain.models.archs.vrgnet_generator import (tie_output_channels,
+                                                        vrgnet_kaiming_init,
                                                         vrgnet_weights_init)
     for name in GENERATOR_SIDE:
         nets[name].apply(
             vrgnet_kaiming_init if name in kaiming else vrgnet_weights_init)
+    if grey:
+        tie_output_channels(nets['rain_generator'])
 
 
 def gradient_penalty(critic: nn.Module, real: torch.Tensor,
@@ -386,6 +391,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--kaiming', nargs='*', default=[], choices=GENERATOR_SIDE,
         help='sub-networks initialised Kaiming-normal (not official)')
     parser.add_argument(
+        '--grey-init', action='store_true',
+        help="tie the generator's R, G and B output filters at "
+        'initialisation (grey_init, not official)')
+    parser.add_argument(
         '--load-from',
         help='checkpoint whose <sub-network>.* weights are loaded after '
         'initialisation, e.g. the converted official derainer')
@@ -440,7 +449,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     device = args.device
     torch.backends.cudnn.benchmark = True  # fixed patch and batch sizes
     nets = build_networks(image_size=args.patch)
-    initialise(nets, args.kaiming)
+    initialise(nets, args.kaiming, args.grey_init)
     loaded = load_weights(nets, args.load_from) if args.load_from else []
     for net in nets.values():
         net.to(device).train()

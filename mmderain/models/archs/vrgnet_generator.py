@@ -174,6 +174,41 @@ def vrgnet_kaiming_init(module: nn.Module) -> None:
             nn.init.zeros_(module.bias)
 
 
+def tie_output_channels(generator: nn.Module) -> None:
+    """Give the last transposed convolution of a rain generator the same
+    filter for its three output channels, so that its rain is grey.
+
+    Not official; applied after initialisation (``grey_init`` of
+    :class:`~mmderain.models.derainers.VRGNet`). Real synthetic rain is
+    nearly colourless (Rain100L's rain layers have ``chroma`` 0.06, see
+    :func:`~mmderain.apis.rain_generation.rain_layer_statistics`), while
+    a freshly initialised generator mixes its last features into three
+    unrelated channels (``chroma`` ~0.94), and the critic takes thousands
+    of iterations to remove that colour. Training is free to untie the
+    channels again; only the starting point changes.
+
+    Args:
+        generator (nn.Module): A :class:`RainGenerator` (or any module whose
+            last ``nn.ConvTranspose2d`` has 3 output channels).
+
+    Raises:
+        ValueError: If ``generator`` has no transposed convolution or the
+            last one does not have 3 output channels.
+    """
+    convs = [m for m in generator.modules()
+             if isinstance(m, nn.ConvTranspose2d)]
+    if not convs or convs[-1].out_channels != 3:
+        raise ValueError(
+            'tie_output_channels expects a generator whose last '
+            'ConvTranspose2d has 3 output channels')
+    last = convs[-1]
+    with torch.no_grad():
+        # ConvTranspose2d weights are (in_channels, out_channels, k, k)
+        last.weight[:, 1:] = last.weight[:, :1]
+        if last.bias is not None:
+            last.bias[1:] = last.bias[:1]
+
+
 def _expected_shapes(model_cls: type, args: Mapping) -> Dict[str, tuple]:
     """State-dict shapes of ``model_cls(**args)`` without allocating it."""
     with torch.device('meta'):

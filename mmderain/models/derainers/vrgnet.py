@@ -8,7 +8,8 @@ import torch
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapperDict
 
-from mmderain.models.archs.vrgnet_generator import (vrgnet_kaiming_init,
+from mmderain.models.archs.vrgnet_generator import (tie_output_channels,
+                                                    vrgnet_kaiming_init,
                                                     vrgnet_weights_init)
 from mmderain.models.losses.variational_losses import (gaussian_kl_to_target,
                                                        standard_normal_kl)
@@ -79,6 +80,11 @@ class VRGNet(BaseDerainer):
             official: it lets the generator's output depend on ``z`` from
             the first iteration (see ``configs/vrgnet/README.md``).
             Defaults to ().
+        grey_init (bool): After initialisation, give the generator's last
+            transposed convolution the same filter for R, G and B
+            (:func:`~mmderain.models.archs.tie_output_channels`), so that
+            its first samples are grey like real rain. Not official.
+            Defaults to False.
         train_derainer (bool): Update the derainer (BNet) in the
             generator-side step. False trains only the encoder, the
             generator and the critic against a fixed, pre-trained derainer
@@ -112,6 +118,7 @@ class VRGNet(BaseDerainer):
                  n_dis: int = 5,
                  official_init: Union[bool, Sequence[str]] = True,
                  kaiming_init: Sequence[str] = (),
+                 grey_init: bool = False,
                  train_derainer: bool = True,
                  critic_input: str = 'image',
                  train_cfg: Optional[dict] = None,
@@ -151,6 +158,7 @@ class VRGNet(BaseDerainer):
             official_init = GENERATOR_SIDE if official_init else ()
         self.official_init = tuple(official_init)
         self.kaiming_init = tuple(kaiming_init)
+        self.grey_init = grey_init
         for key, names in (('official_init', self.official_init),
                            ('kaiming_init', self.kaiming_init)):
             unknown = [n for n in names if n not in GENERATOR_SIDE]
@@ -172,6 +180,8 @@ class VRGNet(BaseDerainer):
             getattr(self, name).apply(vrgnet_weights_init)
         for name in self.kaiming_init:
             getattr(self, name).apply(vrgnet_kaiming_init)
+        if self.grey_init:
+            tie_output_channels(self.rain_generator)
 
     # ------------------------------------------------------------------ #
     def sample_rain(self, num: int, z: Optional[torch.Tensor] = None,

@@ -118,6 +118,16 @@ def test_init_selection_and_kaiming_init():
         _build(kaiming_init=('rain_generator', ))
 
 
+def test_grey_init_ties_the_generator_channels():
+    torch.manual_seed(0)
+    rain = _build(grey_init=True).sample_rain(4)
+    assert rain.abs().sum() > 0
+    assert torch.equal(rain[:, 0], rain[:, 1])
+    assert torch.equal(rain[:, 0], rain[:, 2])
+    rain = _build().sample_rain(4)
+    assert not torch.equal(rain[:, 0], rain[:, 1])
+
+
 def test_critic_every_step_generator_side_every_n_dis():
     model = _build(n_dis=2)
     optim = _optim(model)
