@@ -148,14 +148,9 @@ def initialise(nets: Dict[str, nn.Module],
     generator-side networks, Kaiming-normal for those named in
     ``kaiming``, and with ``grey`` the generator's output channels tied
     (``grey_init``); the critic keeps PyTorch's defaults."""
-    from mmderain.models.archs.vrgnet_generator import (tie_output_channels,
-                                                        vrgnet_kaiming_init,
-                                                        vrgnet_weights_init)
-    for name in GENERATOR_SIDE:
-        nets[name].apply(
-            vrgnet_kaiming_init if name in kaiming else vrgnet_weights_init)
-    if grey:
-        tie_output_channels(nets['rain_generator'])
+    from mmderain.models.archs.vrgnet_generator import init_vrgnet_networks
+    official = [n for n in GENERATOR_SIDE if n not in kaiming]
+    init_vrgnet_networks(nets, official, kaiming, grey)
 
 
 def gradient_penalty(critic: nn.Module, real: torch.Tensor,

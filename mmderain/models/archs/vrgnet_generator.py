@@ -52,7 +52,7 @@ Parameters: 2,852,864 (64 px, defaults); 44,994,048 (256 px). Official
 ``EDNet`` totals: 5,771,520 (64 px) and 90,250,496 (256 px).
 """
 from collections import OrderedDict
-from typing import Dict, Mapping, Tuple
+from typing import Dict, Mapping, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -207,6 +207,32 @@ def tie_output_channels(generator: nn.Module) -> None:
         last.weight[:, 1:] = last.weight[:, :1]
         if last.bias is not None:
             last.bias[1:] = last.bias[:1]
+
+
+def init_vrgnet_networks(nets: Mapping[str, nn.Module],
+                         official: Sequence[str] = (),
+                         kaiming: Sequence[str] = (),
+                         grey: bool = False) -> None:
+    """VRGNet's initialisation of its generator-side networks, shared by
+    :meth:`~mmderain.models.derainers.VRGNet.init_weights` and
+    ``tools/vrgnet/train_plain.py``.
+
+    Args:
+        nets (Mapping[str, nn.Module]): Sub-networks by name
+            (``'generator'``, ``'rain_encoder'``, ``'rain_generator'``).
+        official (Sequence[str]): Names given :func:`vrgnet_weights_init`
+            (the official N(0, 0.02)), applied first.
+        kaiming (Sequence[str]): Names given :func:`vrgnet_kaiming_init`
+            (not official), applied next.
+        grey (bool): Then tie the rain generator's output channels
+            (:func:`tie_output_channels`, not official).
+    """
+    for name in official:
+        nets[name].apply(vrgnet_weights_init)
+    for name in kaiming:
+        nets[name].apply(vrgnet_kaiming_init)
+    if grey:
+        tie_output_channels(nets['rain_generator'])
 
 
 def _expected_shapes(model_cls: type, args: Mapping) -> Dict[str, tuple]:

@@ -8,9 +8,7 @@ import torch
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapperDict
 
-from mmderain.models.archs.vrgnet_generator import (tie_output_channels,
-                                                    vrgnet_kaiming_init,
-                                                    vrgnet_weights_init)
+from mmderain.models.archs.vrgnet_generator import init_vrgnet_networks
 from mmderain.models.losses.variational_losses import (gaussian_kl_to_target,
                                                        standard_normal_kl)
 from mmderain.registry import MODELS
@@ -176,12 +174,9 @@ class VRGNet(BaseDerainer):
         """Official (or Kaiming) initialisation of BNet, RNet and G (the
         critic keeps PyTorch's defaults), after any ``init_cfg``."""
         super().init_weights()
-        for name in self.official_init:
-            getattr(self, name).apply(vrgnet_weights_init)
-        for name in self.kaiming_init:
-            getattr(self, name).apply(vrgnet_kaiming_init)
-        if self.grey_init:
-            tie_output_channels(self.rain_generator)
+        init_vrgnet_networks({n: getattr(self, n)
+                              for n in GENERATOR_SIDE}, self.official_init,
+                             self.kaiming_init, self.grey_init)
 
     # ------------------------------------------------------------------ #
     def sample_rain(self, num: int, z: Optional[torch.Tensor] = None,
