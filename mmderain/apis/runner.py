@@ -17,7 +17,8 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
-from mmengine.runner import Runner
+from mmengine.logging import print_log
+from mmengine.runner import Runner, find_latest_checkpoint
 
 from mmderain.utils import register_all_modules
 
@@ -141,7 +142,11 @@ def build_runner(config: Union[str, Config],
         launcher (str): Job launcher. Defaults to ``'none'``.
         resume (bool | str, optional): ``True`` resumes from the latest
             checkpoint of the work directory, a path resumes from that
-            checkpoint, ``None``/``False`` keeps the config's setting.
+            checkpoint, ``None``/``False`` keeps the config's setting. With
+            ``True``, a config's own ``load_from`` (a warm start, such as a
+            pretrained derainer) is only used when the work directory has no
+            checkpoint yet, and then as a warm start; MMEngine alone would
+            try to resume from it.
         load_from (str, optional): Checkpoint whose weights initialise the
             model (no training state), e.g. for testing.
         amp (bool): Use mixed precision (``AmpOptimWrapper``).
@@ -152,12 +157,13 @@ def build_runner(config: Union[str, Config],
     register_all_modules(init_default_scope=False)
     cfg = load_config(config, cfg_options, work_dir)
     setup_launcher(cfg, launcher)
-    if resume:
+    if isinstance(resume, str):
+        if not osp.isfile(resume):
+            raise FileNotFoundError(f'checkpoint not found: {resume}')
         cfg.resume = True
-        if isinstance(resume, str):
-            if not osp.isfile(resume):
-                raise FileNotFoundError(f'checkpoint not found: {resume}')
-            cfg.load_from = resume
+        cfg.load_from = resume
+    elif resume:
+        _resume_latest(cfg)
     if load_from is not None:
         if not osp.isfile(load_from):
             raise FileNotFoundError(f'checkpoint not found: {load_from}')
@@ -166,6 +172,24 @@ def build_runner(config: Union[str, Config],
         _enable_amp(cfg)
     os.makedirs(osp.abspath(cfg.work_dir), exist_ok=True)
     return Runner.from_cfg(cfg)
+
+
+def _resume_latest(cfg: Config) -> None:
+    """Point ``cfg`` at the work directory's latest checkpoint (``resume``
+    on), or, without one, start afresh from the config's ``load_from``
+    (``resume`` off) if it has one."""
+    latest = find_latest_checkpoint(osp.abspath(cfg.work_dir))
+    if latest is not None and osp.isfile(latest):
+        cfg.resume = True
+        cfg.load_from = latest
+    elif cfg.get('load_from'):
+        print_log(
+            f'No checkpoint to resume in {cfg.work_dir}; starting from '
+            f'load_from={cfg.load_from} instead.',
+            logger='current')
+        cfg.resume = False
+    else:
+        cfg.resume = True  # MMEngine starts afresh and says so
 
 
 class _MetricsRecorder(Hook):

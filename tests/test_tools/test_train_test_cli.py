@@ -1,8 +1,10 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """tools/train.py, tools/test.py and tools/dist_train.sh on a tiny config."""
+import glob
 import json
 import os
 import os.path as osp
+import re
 import socket
 import subprocess
 import sys
@@ -53,6 +55,47 @@ def test_train_resume_and_test(tmp_path):
     assert sorted(result['per_image']['SSIM']) == [
         f'norain-{i}.png' for i in range(1, 5)
     ]
+
+
+def _resumed_iter(work):
+    """The iteration the newest run in ``work`` resumed from (None if it
+    started afresh)."""
+    log = sorted(glob.glob(osp.join(work, '*', '*.log')))[-1]
+    found = re.findall(r'resumed epoch: \d+, iter: (\d+)', open(log).read())
+    return int(found[-1]) if found else None
+
+
+def test_resume_prefers_the_work_dir_over_a_warm_start(tmp_path):
+    # a warm start as a converted checkpoint: weights only, no training meta
+    cfg_path = _config_file(tmp_path)
+    run_tool('train.py', [cfg_path, '--work-dir', str(tmp_path / 'pre')])
+    pre = torch.load(
+        str(tmp_path / 'pre' / 'iter_2.pth'), weights_only=True)
+    warm = str(tmp_path / 'warm.pth')
+    torch.save({'state_dict': pre['state_dict']}, warm)
+    cfg = Config.fromfile(cfg_path)
+    cfg.load_from = warm
+    cfg_path = str(tmp_path / 'warm_cfg.py')
+    cfg.dump(cfg_path)
+    work = str(tmp_path / 'work')
+
+    # nothing to resume yet: start afresh from the warm start (MMEngine
+    # alone would try to resume from it and fail on its missing meta)
+    run_tool('train.py', [
+        cfg_path, '--work-dir', work, '--resume', '--cfg-options',
+        'train_cfg.max_iters=3'
+    ])
+    assert _resumed_iter(work) is None
+    assert torch.load(osp.join(work, 'iter_3.pth'),
+                      weights_only=True)['meta']['iter'] == 3
+    # then --resume continues the work dir's run, not the warm start
+    run_tool('train.py', [
+        cfg_path, '--work-dir', work, '--resume', '--cfg-options',
+        'train_cfg.max_iters=4'
+    ])
+    assert _resumed_iter(work) == 3
+    assert torch.load(osp.join(work, 'iter_4.pth'),
+                      weights_only=True)['meta']['iter'] == 4
 
 
 def _free_port():
