@@ -132,3 +132,21 @@ def test_rain_critic_config_differs_only_in_the_critic_input():
         == fixed.model
     assert cfg.optim_wrapper == fixed.optim_wrapper
     assert cfg.train_cfg.max_iters == 3000
+
+
+def test_diversity_config_is_the_official_warm_run_plus_two_options():
+    cfg = _config('vrgnet', 'vrgnet-warm-grey-div_b8-p64-3k_rain100l.py')
+    warm = _config('vrgnet', 'vrgnet-warm_b8-p64-3k_rain100l.py')
+    added = dict(grey_init=True, diversity_weight=30.0, diversity_tau=0.035)
+    assert {k: cfg.model[k] for k in added} == added
+    assert {k: v for k, v in cfg.model.items() if k not in added} \
+        == warm.model
+    for key in ('optim_wrapper', 'param_scheduler', 'train_cfg',
+                'load_from', 'custom_hooks', 'train_dataloader'):
+        assert cfg[key] == warm[key], key
+    init_default_scope('mmderain')
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    last = model.rain_generator.main[-2].weight  # (32, 3, 4, 4)
+    assert last.std().item() > 0
+    assert all((last[:, 0] == last[:, c]).all() for c in (1, 2))

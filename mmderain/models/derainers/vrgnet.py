@@ -9,6 +9,7 @@ from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapperDict
 
 from mmderain.models.archs.vrgnet_generator import init_vrgnet_networks
+from mmderain.models.losses.diversity_loss import diversity_sensitive_loss
 from mmderain.models.losses.variational_losses import (gaussian_kl_to_target,
                                                        standard_normal_kl)
 from mmderain.registry import MODELS
@@ -100,6 +101,17 @@ class VRGNet(BaseDerainer):
             then not hidden under the background, which the critic
             otherwise has to see through, and the derainer learns from
             ``KL_b`` only. Defaults to 'image'.
+        diversity_weight (float): Not official. Weight of the
+            diversity-sensitive term (Yang et al., ICLR 2019;
+            :func:`~mmderain.models.losses.diversity_loss.diversity_sensitive_loss`)
+            added to the generator-side loss: ``-min(mean|G(z_a) - G(z_b)|
+            / mean|z_a - z_b|, diversity_tau)`` over the two halves of the
+            batch, against a generator that makes the same rain for every
+            code. Logged as ``loss_div``. Defaults to 0 (off, official).
+        diversity_tau (float): Clip of that ratio. Defaults to 0.035, about
+            the ratio of real Rain100L rain layers: two 64x64 layers
+            ``max(O - B, 0)`` differ by 0.041 on average, two N(0, I) codes
+            by 2 / sqrt(pi) = 1.13.
         test_cfg (dict, optional): ``quantize`` as in :class:`BaseDerainer`.
         init_cfg (dict, optional): Initialisation config.
         data_preprocessor (dict, optional): Defaults to RGB in [0, 1].
@@ -119,6 +131,8 @@ class VRGNet(BaseDerainer):
                  grey_init: bool = False,
                  train_derainer: bool = True,
                  critic_input: str = 'image',
+                 diversity_weight: float = 0.0,
+                 diversity_tau: float = 0.035,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
@@ -148,6 +162,12 @@ class VRGNet(BaseDerainer):
                 "critic_input must be 'image' or 'rain', got "
                 f'{critic_input!r}')
         self.critic_input = critic_input
+        if diversity_weight < 0 or diversity_tau <= 0:
+            raise ValueError(
+                'diversity_weight must be >= 0 and diversity_tau > 0, got '
+                f'{diversity_weight} and {diversity_tau}')
+        self.diversity_weight = diversity_weight
+        self.diversity_tau = diversity_tau
         if not train_derainer:
             # no optimizer wrapper needed; under DDP, mmengine's
             # MMSeparateDistributedDataParallel leaves it unwrapped
@@ -205,7 +225,7 @@ class VRGNet(BaseDerainer):
         # reparametrisation with the unclamped log-variance, as officially
         z = mu_z + torch.exp(0.5 * logvar_z) * torch.randn_like(mu_z)
         rain = self.rain_generator(z)
-        return mu_b, logvar_b, mu_z, logvar_z, rain
+        return mu_b, logvar_b, mu_z, logvar_z, z, rain
 
     def _current_step(self) -> int:
         hub = MessageHub.get_current_instance()
@@ -250,7 +270,7 @@ class VRGNet(BaseDerainer):
         generator_step = self._current_step() % self.n_dis == 0
 
         with torch.set_grad_enabled(generator_step):
-            mu_b, logvar_b, mu_z, logvar_z, rain = self._encode(inputs)
+            mu_b, logvar_b, mu_z, logvar_z, z, rain = self._encode(inputs)
         if self.critic_input == 'image':
             real, fake = inputs, mu_b + rain
         else:
@@ -287,6 +307,13 @@ class VRGNet(BaseDerainer):
                 for p in trainable:
                     p.requires_grad_(True)
             loss_g = self.adv_weight * loss_adv + kl_z + kl_b
+            if self.diversity_weight:
+                # codes without gradient: RNet must not raise the ratio by
+                # moving codes closer together
+                loss_div = diversity_sensitive_loss(rain, z.detach(),
+                                                    self.diversity_tau)
+                loss_g = loss_g + self.diversity_weight * loss_div
+                log.update(loss_div=loss_div.detach())
             wrappers = [
                 optim_wrapper[n] for n in self._generator_side_wrappers()
             ]

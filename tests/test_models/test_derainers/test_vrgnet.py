@@ -248,6 +248,36 @@ def test_loss_terms_match_the_official_formulas():
          10 * log['loss_gp']).item(), rel=1e-5)
 
 
+def test_diversity_term_joins_the_generator_side_loss():
+    runs = {}
+    for weight in (0.0, 5.0):
+        torch.manual_seed(0)
+        model = _build(diversity_weight=weight, diversity_tau=0.5,
+                       kaiming_init=('rain_generator', ),
+                       official_init=('generator', 'rain_encoder'))
+        optim = _optim(model)
+        MessageHub.get_current_instance().update_info('iter', 0)
+        torch.manual_seed(1)
+        log = model.train_step(_batch(n=4), optim)
+        runs[weight] = (log, [
+            p.detach().clone() for p in model.rain_generator.parameters()
+        ], [p.detach().clone() for p in model.critic.parameters()])
+    log0, gen0, critic0 = runs[0.0]
+    log, gen, critic = runs[5.0]
+    assert 'loss_div' not in log0
+    assert -0.5 <= log['loss_div'].item() < 0
+    assert log['loss_g'].item() == pytest.approx(
+        (log['loss_adv'] + log['loss_kl_b'] + log['loss_kl_z'] +
+         5 * log['loss_div']).item(), rel=1e-5)
+    # the same critic step; a different generator step
+    assert all(torch.equal(a, b) for a, b in zip(critic0, critic))
+    assert any(not torch.equal(a, b) for a, b in zip(gen0, gen))
+    with pytest.raises(ValueError, match='diversity_tau'):
+        _build(diversity_tau=0)
+    with pytest.raises(ValueError, match='diversity_weight'):
+        _build(diversity_weight=-1)
+
+
 def test_inference_is_the_derainer_mean():
     model = _build().eval()
     batch = _batch(n=1)
