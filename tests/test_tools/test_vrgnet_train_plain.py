@@ -51,11 +51,14 @@ def _as_data(rainy, clean):
     return dict(inputs=list(rainy), data_samples=samples)
 
 
-@pytest.mark.parametrize('train_derainer,critic_input', [(True, 'image'),
-                                                         (False, 'rain')])
-def test_plain_loop_is_vrgnet_train_step(train_derainer, critic_input):
+@pytest.mark.parametrize('train_derainer,critic_input,diversity',
+                         [(True, 'image', 0.0), (False, 'rain', 0.0),
+                          (True, 'image', 5.0)])
+def test_plain_loop_is_vrgnet_train_step(train_derainer, critic_input,
+                                         diversity):
     model = _tiny_vrgnet(
-        n_dis=2, train_derainer=train_derainer, critic_input=critic_input)
+        n_dis=2, train_derainer=train_derainer, critic_input=critic_input,
+        diversity_weight=diversity, diversity_tau=0.5)
     nets = {
         n: copy.deepcopy(getattr(model, n))
         for n in train_plain.SUBNETWORKS
@@ -82,7 +85,9 @@ def test_plain_loop_is_vrgnet_train_step(train_derainer, critic_input):
             train_derainer=train_derainer),
         n_dis=2,
         train_derainer=train_derainer,
-        critic_input=critic_input)
+        critic_input=critic_input,
+        diversity_weight=diversity,
+        diversity_tau=0.5)
     hub = MessageHub.get_current_instance()
     for it, (rainy, clean) in enumerate(_batches(4)):
         hub.update_info('iter', it)
@@ -135,7 +140,7 @@ def test_runs_without_openmmlab_and_writes_readable_outputs(tmp_path):
         '--batch-size', '2', '--max-iters', '3', '--n-dis', '2',
         '--log-interval', '1', '--snapshots', '2', '--num-samples', '4',
         '--show', '2', '--kaiming', 'rain_generator', '--save',
-        'rain_generator', 'critic'
+        'rain_generator', 'critic', '--diversity-weight', '1'
     ]
     proc = subprocess.run(
         [sys.executable, '-c',
@@ -150,6 +155,7 @@ def test_runs_without_openmmlab_and_writes_readable_outputs(tmp_path):
     assert [s['iter'] for s in log['snapshots']] == [2, 3]
     assert [e['iter'] for e in log['losses']] == [1, 2, 3]
     assert 'loss_g' in log['losses'][0] and 'loss_g' not in log['losses'][1]
+    assert 'loss_div' in log['losses'][0]
     assert set(log['real']) == {
         'mean', 'coverage', 'chroma', 'coherence', 'diversity'
     }

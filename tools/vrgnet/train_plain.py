@@ -68,7 +68,7 @@ SUBNETWORKS = ('generator', 'rain_encoder', 'rain_generator', 'critic')
 #: What the generator-side step updates, as ``VRGNet``'s ``official_init``.
 GENERATOR_SIDE = ('generator', 'rain_encoder', 'rain_generator')
 LOSS_KEYS = ('loss_critic', 'loss_d_real', 'loss_d_fake', 'loss_gp', 'mse',
-             'loss_g', 'loss_adv', 'loss_kl_b', 'loss_kl_z')
+             'loss_g', 'loss_adv', 'loss_kl_b', 'loss_kl_z', 'loss_div')
 
 
 class _Unregistered:
@@ -176,7 +176,8 @@ class PlainVRGNet:
             when ``train_derainer`` is False), ``rain`` (encoder and
             generator) and ``critic``.
         n_dis, adv_weight, gp_weight, prior_var, train_derainer,
-        critic_input: As in :class:`~mmderain.models.VRGNet`.
+        critic_input, diversity_weight, diversity_tau: As in
+            :class:`~mmderain.models.VRGNet`.
     """
 
     def __init__(self,
@@ -187,7 +188,9 @@ class PlainVRGNet:
                  gp_weight: float = 10.0,
                  prior_var: float = 1e-6,
                  train_derainer: bool = True,
-                 critic_input: str = 'image') -> None:
+                 critic_input: str = 'image',
+                 diversity_weight: float = 0.0,
+                 diversity_tau: float = 0.035) -> None:
         if critic_input not in ('image', 'rain'):
             raise ValueError("critic_input must be 'image' or 'rain', got "
                              f'{critic_input!r}')
@@ -198,6 +201,8 @@ class PlainVRGNet:
         self.gp_weight = gp_weight
         self.prior_var = prior_var
         self.critic_input = critic_input
+        self.diversity_weight = diversity_weight
+        self.diversity_tau = diversity_tau
         self.generator_side = (('generator', 'rain') if train_derainer else
                                ('rain', ))
         if not train_derainer:
@@ -207,6 +212,8 @@ class PlainVRGNet:
              iteration: int) -> Dict[str, torch.Tensor]:
         """One iteration on images in [0, 1] (N, 3, H, W), RGB; returns the
         values ``VRGNet.train_step`` logs (detached tensors)."""
+        from mmderain.models.losses.diversity_loss import \
+            diversity_sensitive_loss
         from mmderain.models.losses.variational_losses import (
             gaussian_kl_to_target, standard_normal_kl)
         nets, opts = self.nets, self.optimizers
@@ -245,6 +252,11 @@ class PlainVRGNet:
         finally:
             critic.requires_grad_(True)
         loss_g = self.adv_weight * loss_adv + kl_z + kl_b
+        if self.diversity_weight:
+            loss_div = diversity_sensitive_loss(rain, z.detach(),
+                                                self.diversity_tau)
+            loss_g = loss_g + self.diversity_weight * loss_div
+            log.update(loss_div=loss_div.detach())
         loss_g.backward()
         for name in self.generator_side:
             opts[name].step()
@@ -397,6 +409,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='train_derainer=False (not official)')
     parser.add_argument('--critic-input', default='image',
                         choices=('image', 'rain'))
+    parser.add_argument(
+        '--diversity-weight', type=float, default=0.0,
+        help='weight of the diversity-sensitive term (not official)')
+    parser.add_argument('--diversity-tau', type=float, default=0.035)
     parser.add_argument('--log-interval', type=int, default=200)
     parser.add_argument('--snapshots', type=int, default=6)
     parser.add_argument('--num-samples', type=int, default=64,
@@ -462,7 +478,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
         n_dis=args.n_dis,
         adv_weight=args.adv_weight,
         train_derainer=train_derainer,
-        critic_input=args.critic_input)
+        critic_input=args.critic_input,
+        diversity_weight=args.diversity_weight,
+        diversity_tau=args.diversity_tau)
     data = PairedPatches(args.data, args.patch, device, args.seed)
     real = torch.cat([
         real_rain_layers(*data.batch(1)).cpu()
