@@ -254,7 +254,8 @@ class VRGNet(BaseDerainer):
             dict[str, Tensor]: Logged values: ``loss_critic`` (and its parts
             ``loss_d_real``, ``loss_d_fake``, ``loss_gp``), ``mse`` (derainer
             MSE, monitoring), and on generator steps ``loss_g``,
-            ``loss_adv``, ``loss_kl_b``, ``loss_kl_z``.
+            ``loss_adv``, ``loss_kl_b``, ``loss_kl_z`` (and ``loss_div``
+            with the diversity term on).
         """
         needed = self._generator_side_wrappers() + ('critic', )
         missing = [n for n in needed if n not in optim_wrapper]
