@@ -150,3 +150,24 @@ def test_diversity_config_is_the_official_warm_run_plus_two_options():
     last = model.rain_generator.main[-2].weight  # (32, 3, 4, 4)
     assert last.std().item() > 0
     assert all((last[:, 0] == last[:, c]).all() for c in (1, 2))
+
+
+def test_ground_truth_rain_config_trains_only_the_rain_side():
+    cfg = _config('vrgnet', 'vrgnet-gtrain-ndiv_b8-p64-4k_rain100l.py')
+    m = cfg.model
+    assert m.critic_input == 'gt_rain' and not m.train_derainer
+    assert m.n_dis == 1 and m.grey_init and m.diversity_normalize
+    assert (m.diversity_weight, m.diversity_tau) == (2.0, 1.4)
+    ow = cfg.optim_wrapper
+    assert set(ow) == {'constructor', 'rain', 'critic'}
+    assert ow.rain.optimizer.lr == 1e-4 and ow.critic.optimizer.lr == 4e-4
+    assert ow.rain.optimizer.betas == ow.critic.optimizer.betas == (0.0, 0.9)
+    # the frozen derainer is the converted official one, for tools/test.py
+    assert cfg.load_from == 'work_dirs/converted/vrgnet-derainer_syn100l.pth'
+    assert cfg.train_dataloader.batch_size == 8
+    init_default_scope('mmderain')
+    model = MODELS.build(m)
+    groups = {k: v for k, v in ow.items() if k != 'constructor'}
+    wrappers = GroupedOptimWrapperConstructor(groups)(model)
+    assert set(wrappers.keys()) == {'rain', 'critic'}
+    assert not any(p.requires_grad for p in model.generator.parameters())

@@ -51,14 +51,22 @@ def _as_data(rainy, clean):
     return dict(inputs=list(rainy), data_samples=samples)
 
 
-@pytest.mark.parametrize('train_derainer,critic_input,diversity',
-                         [(True, 'image', 0.0), (False, 'rain', 0.0),
-                          (True, 'image', 5.0)])
+def test_critic_inputs_are_vrgnet_s():
+    from mmderain.models.derainers.vrgnet import CRITIC_INPUTS
+    assert train_plain.CRITIC_INPUTS == CRITIC_INPUTS
+
+
+@pytest.mark.parametrize(
+    'train_derainer,critic_input,diversity,normalize',
+    [(True, 'image', 0.0, False), (False, 'rain', 0.0, False),
+     (True, 'image', 5.0, False), (False, 'gt_rain', 0.5, True),
+     (True, 'gt_rain', 0.0, False)])
 def test_plain_loop_is_vrgnet_train_step(train_derainer, critic_input,
-                                         diversity):
+                                         diversity, normalize):
     model = _tiny_vrgnet(
         n_dis=2, train_derainer=train_derainer, critic_input=critic_input,
-        diversity_weight=diversity, diversity_tau=0.5)
+        diversity_weight=diversity, diversity_tau=0.5,
+        diversity_normalize=normalize)
     nets = {
         n: copy.deepcopy(getattr(model, n))
         for n in train_plain.SUBNETWORKS
@@ -87,7 +95,8 @@ def test_plain_loop_is_vrgnet_train_step(train_derainer, critic_input,
         train_derainer=train_derainer,
         critic_input=critic_input,
         diversity_weight=diversity,
-        diversity_tau=0.5)
+        diversity_tau=0.5,
+        diversity_normalize=normalize)
     hub = MessageHub.get_current_instance()
     for it, (rainy, clean) in enumerate(_batches(4)):
         hub.update_info('iter', it)

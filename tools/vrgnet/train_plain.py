@@ -67,6 +67,8 @@ if ROOT not in sys.path:
 SUBNETWORKS = ('generator', 'rain_encoder', 'rain_generator', 'critic')
 #: What the generator-side step updates, as ``VRGNet``'s ``official_init``.
 GENERATOR_SIDE = ('generator', 'rain_encoder', 'rain_generator')
+#: ``VRGNet``'s ``critic_input`` choices (a test checks they agree).
+CRITIC_INPUTS = ('image', 'rain', 'gt_rain')
 LOSS_KEYS = ('loss_critic', 'loss_d_real', 'loss_d_fake', 'loss_gp', 'mse',
              'loss_g', 'loss_adv', 'loss_kl_b', 'loss_kl_z', 'loss_div')
 
@@ -176,7 +178,8 @@ class PlainVRGNet:
             when ``train_derainer`` is False), ``rain`` (encoder and
             generator) and ``critic``.
         n_dis, adv_weight, gp_weight, prior_var, train_derainer,
-        critic_input, diversity_weight, diversity_tau: As in
+        critic_input, diversity_weight, diversity_tau,
+        diversity_normalize: As in
             :class:`~mmderain.models.VRGNet`.
     """
 
@@ -190,10 +193,11 @@ class PlainVRGNet:
                  train_derainer: bool = True,
                  critic_input: str = 'image',
                  diversity_weight: float = 0.0,
-                 diversity_tau: float = 0.035) -> None:
-        if critic_input not in ('image', 'rain'):
-            raise ValueError("critic_input must be 'image' or 'rain', got "
-                             f'{critic_input!r}')
+                 diversity_tau: float = 0.035,
+                 diversity_normalize: bool = False) -> None:
+        if critic_input not in CRITIC_INPUTS:
+            raise ValueError(f'critic_input must be one of {CRITIC_INPUTS}, '
+                             f'got {critic_input!r}')
         self.nets = nets
         self.optimizers = optimizers
         self.n_dis = n_dis
@@ -203,6 +207,8 @@ class PlainVRGNet:
         self.critic_input = critic_input
         self.diversity_weight = diversity_weight
         self.diversity_tau = diversity_tau
+        self.diversity_normalize = diversity_normalize
+        self.skip_derainer = critic_input == 'gt_rain' and not train_derainer
         self.generator_side = (('generator', 'rain') if train_derainer else
                                ('rain', ))
         if not train_derainer:
@@ -220,14 +226,18 @@ class PlainVRGNet:
         critic = nets['critic']
         generator_step = iteration % self.n_dis == 0
         with torch.set_grad_enabled(generator_step):
-            mu_b, logvar_b = nets['generator'](rainy, return_logvar=True)
+            mu_b = logvar_b = None
+            if not self.skip_derainer:
+                mu_b, logvar_b = nets['generator'](rainy, return_logvar=True)
             mu_z, logvar_z = nets['rain_encoder'](rainy)
             z = mu_z + torch.exp(0.5 * logvar_z) * torch.randn_like(mu_z)
             rain = nets['rain_generator'](z)
         if self.critic_input == 'image':
             real, fake = rainy, mu_b + rain
-        else:
+        elif self.critic_input == 'rain':
             real, fake = (rainy - mu_b.detach()).clamp(min=0), rain
+        else:
+            real, fake = (rainy - clean).clamp(min=0), rain
 
         d_real = -critic(real).mean()
         d_fake = critic(fake.detach()).mean()
@@ -240,21 +250,27 @@ class PlainVRGNet:
             loss_critic=loss_critic.detach(),
             loss_d_real=d_real.detach(),
             loss_d_fake=d_fake.detach(),
-            loss_gp=gp.detach(),
-            mse=nn.functional.mse_loss(mu_b.detach(), clean))
+            loss_gp=gp.detach())
+        if mu_b is not None:
+            log.update(mse=nn.functional.mse_loss(mu_b.detach(), clean))
         if not generator_step:
             return log
-        kl_b = gaussian_kl_to_target(mu_b, logvar_b, clean, self.prior_var)
         kl_z = standard_normal_kl(mu_z, logvar_z)
         critic.requires_grad_(False)
         try:
             loss_adv = -critic(fake).mean()
         finally:
             critic.requires_grad_(True)
-        loss_g = self.adv_weight * loss_adv + kl_z + kl_b
+        loss_g = self.adv_weight * loss_adv + kl_z
+        if mu_b is not None:
+            kl_b = gaussian_kl_to_target(mu_b, logvar_b, clean,
+                                         self.prior_var)
+            loss_g = loss_g + kl_b
+            log.update(loss_kl_b=kl_b.detach())
         if self.diversity_weight:
             loss_div = diversity_sensitive_loss(rain, z.detach(),
-                                                self.diversity_tau)
+                                                self.diversity_tau,
+                                                self.diversity_normalize)
             loss_g = loss_g + self.diversity_weight * loss_div
             log.update(loss_div=loss_div.detach())
         loss_g.backward()
@@ -264,7 +280,6 @@ class PlainVRGNet:
         log.update(
             loss_g=loss_g.detach(),
             loss_adv=loss_adv.detach(),
-            loss_kl_b=kl_b.detach(),
             loss_kl_z=kl_z.detach())
         return log
 
@@ -408,11 +423,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--fixed-derainer', action='store_true',
                         help='train_derainer=False (not official)')
     parser.add_argument('--critic-input', default='image',
-                        choices=('image', 'rain'))
+                        choices=CRITIC_INPUTS)
     parser.add_argument(
         '--diversity-weight', type=float, default=0.0,
         help='weight of the diversity-sensitive term (not official)')
     parser.add_argument('--diversity-tau', type=float, default=0.035)
+    parser.add_argument(
+        '--diversity-normalize', action='store_true',
+        help='divide rain layers by their mean in the diversity term')
     parser.add_argument('--log-interval', type=int, default=200)
     parser.add_argument('--snapshots', type=int, default=6)
     parser.add_argument('--num-samples', type=int, default=64,
@@ -480,7 +498,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
         train_derainer=train_derainer,
         critic_input=args.critic_input,
         diversity_weight=args.diversity_weight,
-        diversity_tau=args.diversity_tau)
+        diversity_tau=args.diversity_tau,
+        diversity_normalize=args.diversity_normalize)
     data = PairedPatches(args.data, args.patch, device, args.seed)
     real = torch.cat([
         real_rain_layers(*data.batch(1)).cpu()

@@ -22,6 +22,9 @@ with quiet_mmagic_import():
 #: The sub-networks updated by the generator-side step, in the order their
 #: optimisers step (one backward pass feeds all three).
 GENERATOR_SIDE = ('generator', 'rain_encoder', 'rain_generator')
+#: What the critic may compare (``critic_input``): rainy images (official),
+#: the derainer's rain estimates, or the pairs' ground-truth rain layers.
+CRITIC_INPUTS = ('image', 'rain', 'gt_rain')
 
 
 @MODELS.register_module()
@@ -100,7 +103,12 @@ class VRGNet(BaseDerainer):
             ``max(O - mu_b, 0)`` (no gradient) with ``G(z)``; the rain is
             then not hidden under the background, which the critic
             otherwise has to see through, and the derainer learns from
-            ``KL_b`` only. Defaults to 'image'.
+            ``KL_b`` only. ``'gt_rain'`` (not official): the ground-truth
+            rain layers of the synthetic pairs, ``max(O - B, 0)``, with
+            ``G(z)``; with ``train_derainer=False`` the derainer is then not
+            run at all in training (no ``mse`` or ``KL_b`` is logged), which
+            makes an iteration about 3x cheaper on the CPU. Defaults to
+            'image'.
         diversity_weight (float): Not official. Weight of the
             diversity-sensitive term (Yang et al., ICLR 2019;
             :func:`~mmderain.models.losses.diversity_loss.diversity_sensitive_loss`)
@@ -112,6 +120,13 @@ class VRGNet(BaseDerainer):
             the ratio of real Rain100L rain layers: two 64x64 layers
             ``max(O - B, 0)`` differ by 0.041 on average, two N(0, I) codes
             by 2 / sqrt(pi) = 1.13.
+        diversity_normalize (bool): Not official. Divide each rain layer by
+            its mean before the ratio (:func:`~mmderain.models.losses.
+            diversity_loss.diversity_ratio` with ``normalize=True``), so
+            that layers that differ only in strength count as equal and the
+            generator must vary where its rain is. Real Rain100L rain
+            layers then give a ratio of about 1.49 (use ``diversity_tau``
+            1.4). Defaults to False.
         test_cfg (dict, optional): ``quantize`` as in :class:`BaseDerainer`.
         init_cfg (dict, optional): Initialisation config.
         data_preprocessor (dict, optional): Defaults to RGB in [0, 1].
@@ -133,6 +148,7 @@ class VRGNet(BaseDerainer):
                  critic_input: str = 'image',
                  diversity_weight: float = 0.0,
                  diversity_tau: float = 0.035,
+                 diversity_normalize: bool = False,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
@@ -157,9 +173,9 @@ class VRGNet(BaseDerainer):
         self.gp_weight = gp_weight
         self.n_dis = n_dis
         self.train_derainer = train_derainer
-        if critic_input not in ('image', 'rain'):
+        if critic_input not in CRITIC_INPUTS:
             raise ValueError(
-                "critic_input must be 'image' or 'rain', got "
+                f'critic_input must be one of {CRITIC_INPUTS}, got '
                 f'{critic_input!r}')
         self.critic_input = critic_input
         if diversity_weight < 0 or diversity_tau <= 0:
@@ -168,6 +184,7 @@ class VRGNet(BaseDerainer):
                 f'{diversity_weight} and {diversity_tau}')
         self.diversity_weight = diversity_weight
         self.diversity_tau = diversity_tau
+        self.diversity_normalize = diversity_normalize
         if not train_derainer:
             # no optimizer wrapper needed; under DDP, mmengine's
             # MMSeparateDistributedDataParallel leaves it unwrapped
@@ -219,8 +236,16 @@ class VRGNet(BaseDerainer):
             z = z.to(device)
         return self.rain_generator(z)
 
+    def _skips_derainer(self) -> bool:
+        """Whether training runs without the derainer: it is frozen and
+        the critic compares ground-truth rain layers."""
+        return self.critic_input == 'gt_rain' and not self.train_derainer
+
     def _encode(self, inputs: torch.Tensor) -> tuple:
-        mu_b, logvar_b = self.generator(inputs, return_logvar=True)
+        if self._skips_derainer():
+            mu_b = logvar_b = None
+        else:
+            mu_b, logvar_b = self.generator(inputs, return_logvar=True)
         mu_z, logvar_z = self.rain_encoder(inputs)
         # reparametrisation with the unclamped log-variance, as officially
         z = mu_z + torch.exp(0.5 * logvar_z) * torch.randn_like(mu_z)
@@ -255,7 +280,9 @@ class VRGNet(BaseDerainer):
             ``loss_d_real``, ``loss_d_fake``, ``loss_gp``), ``mse`` (derainer
             MSE, monitoring), and on generator steps ``loss_g``,
             ``loss_adv``, ``loss_kl_b``, ``loss_kl_z`` (and ``loss_div``
-            with the diversity term on).
+            with the diversity term on). ``mse`` and ``loss_kl_b`` are
+            missing when training skips the derainer (``critic_input=
+            'gt_rain'`` with ``train_derainer=False``).
         """
         needed = self._generator_side_wrappers() + ('critic', )
         missing = [n for n in needed if n not in optim_wrapper]
@@ -274,8 +301,10 @@ class VRGNet(BaseDerainer):
             mu_b, logvar_b, mu_z, logvar_z, z, rain = self._encode(inputs)
         if self.critic_input == 'image':
             real, fake = inputs, mu_b + rain
-        else:
+        elif self.critic_input == 'rain':
             real, fake = (inputs - mu_b.detach()).clamp(min=0), rain
+        else:
+            real, fake = (inputs - gt).clamp(min=0), rain
 
         # (1) critic step
         critic_ow = optim_wrapper['critic']
@@ -290,12 +319,12 @@ class VRGNet(BaseDerainer):
             loss_critic=loss_critic.detach(),
             loss_d_real=d_real.detach(),
             loss_d_fake=d_fake.detach(),
-            loss_gp=gp.detach(),
-            mse=self.pixel_loss(mu_b.detach(), gt))
+            loss_gp=gp.detach())
+        if mu_b is not None:
+            log.update(mse=self.pixel_loss(mu_b.detach(), gt))
 
         # (2) derainer + encoder + generator step
         if generator_step:
-            kl_b = gaussian_kl_to_target(mu_b, logvar_b, gt, self.prior_var)
             kl_z = standard_normal_kl(mu_z, logvar_z)
             trainable = [
                 p for p in self.critic.parameters() if p.requires_grad
@@ -307,12 +336,18 @@ class VRGNet(BaseDerainer):
             finally:
                 for p in trainable:
                     p.requires_grad_(True)
-            loss_g = self.adv_weight * loss_adv + kl_z + kl_b
+            loss_g = self.adv_weight * loss_adv + kl_z
+            if mu_b is not None:
+                kl_b = gaussian_kl_to_target(mu_b, logvar_b, gt,
+                                             self.prior_var)
+                loss_g = loss_g + kl_b
+                log.update(loss_kl_b=kl_b.detach())
             if self.diversity_weight:
                 # codes without gradient: RNet must not raise the ratio by
                 # moving codes closer together
                 loss_div = diversity_sensitive_loss(rain, z.detach(),
-                                                    self.diversity_tau)
+                                                    self.diversity_tau,
+                                                    self.diversity_normalize)
                 loss_g = loss_g + self.diversity_weight * loss_div
                 log.update(loss_div=loss_div.detach())
             wrappers = [
@@ -325,7 +360,6 @@ class VRGNet(BaseDerainer):
             log.update(
                 loss_g=loss_g.detach(),
                 loss_adv=loss_adv.detach(),
-                loss_kl_b=kl_b.detach(),
                 loss_kl_z=kl_z.detach())
         return log
 

@@ -9,12 +9,27 @@ Generative Adversarial Networks* (ICLR 2019), maximise
 so that a generator cannot map every code to the same output (mode
 collapse); the clip ``tau`` stops it from buying diversity with ever larger
 outputs once the outputs differ as much as they should.
+
+With ``normalize=True`` every output is first divided by its mean
+magnitude, so that outputs which differ only in strength (the same pattern,
+brighter or fainter) count as equal: the ratio then measures differences
+in *where* the output is bright.
 """
 import torch
 
+#: Smallest mean magnitude an output is divided by with ``normalize=True``,
+#: so that near-zero outputs do not blow the ratio up.
+NORMALIZE_FLOOR = 1e-3
+
+
+def _normalized(outputs: torch.Tensor) -> torch.Tensor:
+    scale = outputs.abs().flatten(1).mean(1).clamp(min=NORMALIZE_FLOOR)
+    return outputs / scale.view(-1, *([1] * (outputs.dim() - 1)))
+
 
 def diversity_ratio(outputs: torch.Tensor,
-                    codes: torch.Tensor) -> torch.Tensor:
+                    codes: torch.Tensor,
+                    normalize: bool = False) -> torch.Tensor:
     """How much outputs differ per unit of code difference.
 
     The batch is split in halves, and sample ``i`` of the first half is
@@ -23,6 +38,8 @@ def diversity_ratio(outputs: torch.Tensor,
     Args:
         outputs (Tensor): Generated samples (B, ...), B >= 2.
         codes (Tensor): The codes they came from (B, D).
+        normalize (bool): Divide each output by its mean magnitude (at
+            least :data:`NORMALIZE_FLOOR`) first. Defaults to False.
 
     Returns:
         Tensor: ``mean |out_a - out_b| / mean |z_a - z_b|``, a scalar.
@@ -36,14 +53,18 @@ def diversity_ratio(outputs: torch.Tensor,
         raise ValueError(
             'diversity_ratio needs >= 2 outputs and as many codes, got '
             f'{num} outputs and {codes.shape[0]} codes')
+    if normalize:
+        outputs = _normalized(outputs)
     half = num // 2
     out_gap = (outputs[:half] - outputs[half:2 * half]).abs().mean()
     code_gap = (codes[:half] - codes[half:2 * half]).abs().mean()
     return out_gap / code_gap.clamp(min=1e-8)
 
 
-def diversity_sensitive_loss(outputs: torch.Tensor, codes: torch.Tensor,
-                             tau: float) -> torch.Tensor:
+def diversity_sensitive_loss(outputs: torch.Tensor,
+                             codes: torch.Tensor,
+                             tau: float,
+                             normalize: bool = False) -> torch.Tensor:
     """``-min(diversity_ratio(outputs, codes), tau)``: to be minimised.
 
     Args:
@@ -51,6 +72,7 @@ def diversity_sensitive_loss(outputs: torch.Tensor, codes: torch.Tensor,
         codes (Tensor): The codes they came from (B, D).
         tau (float): Clip of the ratio (> 0); above it the loss has no
             gradient.
+        normalize (bool): As in :func:`diversity_ratio`. Defaults to False.
 
     Returns:
         Tensor: The scalar loss, in ``[-tau, 0]``.
@@ -61,4 +83,4 @@ def diversity_sensitive_loss(outputs: torch.Tensor, codes: torch.Tensor,
     """
     if tau <= 0:
         raise ValueError(f'tau must be > 0, got {tau}')
-    return -diversity_ratio(outputs, codes).clamp(max=tau)
+    return -diversity_ratio(outputs, codes, normalize).clamp(max=tau)

@@ -278,6 +278,46 @@ def test_diversity_term_joins_the_generator_side_loss():
         _build(diversity_weight=-1)
 
 
+def test_critic_on_ground_truth_rain_skips_the_frozen_derainer():
+    model = _build(critic_input='gt_rain', train_derainer=False,
+                   diversity_weight=1.0, diversity_tau=1.4,
+                   diversity_normalize=True)
+
+    def no_derainer(*args, **kwargs):
+        raise AssertionError('the derainer ran')
+
+    model.generator.forward = no_derainer
+    seen = []
+    forward = model.critic.forward
+
+    def recording(x):
+        seen.append(x.detach().clone())
+        return forward(x)
+
+    model.critic.forward = recording
+    adam = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3))
+    optim = GroupedOptimWrapperConstructor(
+        dict(rain=dict(adam, modules=('rain_encoder', 'rain_generator')),
+             critic=adam))(model)
+    MessageHub.get_current_instance().update_info('iter', 0)
+    batch = _batch(n=2)
+    log = model.train_step(batch, optim)
+    rainy = torch.stack(batch['inputs']).float() / 255
+    gt = torch.stack([d.gt_img for d in batch['data_samples']]).float() / 255
+    # the critic's first input is max(O - B, 0), RGB
+    torch.testing.assert_close(seen[0], (rainy - gt).clamp(min=0))
+    assert 'mse' not in log and 'loss_kl_b' not in log
+    assert log['loss_g'].item() == pytest.approx(
+        (log['loss_adv'] + log['loss_kl_z'] + log['loss_div']).item(),
+        rel=1e-5)
+    # with a trained derainer it still runs and is supervised
+    model = _build(critic_input='gt_rain')
+    log = model.train_step(_batch(n=2), _optim(model))
+    assert 'loss_kl_b' in log and 'mse' in log
+    with pytest.raises(ValueError, match='critic_input'):
+        _build(critic_input='rainy')
+
+
 def test_inference_is_the_derainer_mean():
     model = _build().eval()
     batch = _batch(n=1)

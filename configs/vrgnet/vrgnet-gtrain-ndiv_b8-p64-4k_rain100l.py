@@ -1,0 +1,42 @@
+# Rain-generator training on the ground-truth rain layers of the synthetic
+# pairs (see README.md, run GT): the encoder, generator and critic of VRGNet
+# with three changes, none official:
+#   * the critic compares max(O - B, 0) with G(z) (critic_input='gt_rain');
+#     the derainer is frozen (loaded from the converted official syn100l
+#     weights, so tools/test.py still evaluates it) and not run in training,
+#   * SAGAN's update rule for the same lrs (the official 1e-4 / 4e-4 are
+#     SAGAN's two time-scale rule): one critic step per generator step
+#     (n_dis=1) and Adam betas (0, 0.9),
+#   * grey_init and the diversity-sensitive term on rain layers divided by
+#     their mean (diversity_normalize): the generator must vary where its
+#     rain falls, not only how strong it is; clipped at 1.4 (real Rain100L
+#     rain: 1.49).
+# Make the checkpoint first:
+#   python tools/convert/vrgnet.py \
+#       ../shared/data/checkpoints_official/vrgnet/DerainNet_syn100l.pt \
+#       work_dirs/converted/vrgnet-derainer_syn100l.pth
+_base_ = ['./vrgnet_b8-p64-2k_rain100l.py']
+
+load_from = 'work_dirs/converted/vrgnet-derainer_syn100l.pth'
+model = dict(
+    train_derainer=False,
+    critic_input='gt_rain',
+    n_dis=1,
+    grey_init=True,
+    diversity_weight=2.0,
+    diversity_tau=1.4,
+    diversity_normalize=True)
+optim_wrapper = dict(
+    _delete_=True,
+    constructor='GroupedOptimWrapperConstructor',
+    rain=dict(
+        type='OptimWrapper',
+        optimizer=dict(type='Adam', lr=1e-4, betas=(0.0, 0.9)),
+        modules=('rain_encoder', 'rain_generator')),
+    critic=dict(
+        type='OptimWrapper',
+        optimizer=dict(type='Adam', lr=4e-4, betas=(0.0, 0.9))))
+param_scheduler = dict(milestones=[3500])
+train_cfg = dict(max_iters=4000, val_interval=4000)
+default_hooks = dict(checkpoint=dict(interval=500, max_keep_ckpts=12))
+custom_hooks = [dict(type='RainSampleHook', interval=500, num=8)]
