@@ -106,9 +106,9 @@ class VRGNet(BaseDerainer):
             ``KL_b`` only. ``'gt_rain'`` (not official): the ground-truth
             rain layers of the synthetic pairs, ``max(O - B, 0)``, with
             ``G(z)``; with ``train_derainer=False`` the derainer is then not
-            run at all in training (no ``mse`` or ``KL_b`` is logged), which
-            makes an iteration about 3x cheaper on the CPU. Defaults to
-            'image'.
+            run at all in training (no ``mse`` or ``KL_b`` is logged): on
+            our 2-core CPU its forward pass over a batch of 8 64x64 patches
+            takes 0.37 s, a critic step 0.23 s. Defaults to 'image'.
         diversity_weight (float): Not official. Weight of the
             diversity-sensitive term (Yang et al., ICLR 2019;
             :func:`~mmderain.models.losses.diversity_loss.diversity_sensitive_loss`)
