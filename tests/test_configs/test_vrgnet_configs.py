@@ -171,3 +171,25 @@ def test_ground_truth_rain_config_trains_only_the_rain_side():
     wrappers = GroupedOptimWrapperConstructor(groups)(model)
     assert set(wrappers.keys()) == {'rain', 'critic'}
     assert not any(p.requires_grad for p in model.generator.parameters())
+
+
+def test_joint_stage_trains_all_four_networks_from_stage_one():
+    stage1 = _config('vrgnet', 'vrgnet-gtrain-ndiv_b8-p64-4k_rain100l.py')
+    cfg = _config('vrgnet', 'vrgnet-gtrain-joint_b8-p64-1k_rain100l.py')
+    m = cfg.model
+    assert m.critic_input == 'rain' and m.train_derainer
+    changed = ('critic_input', 'train_derainer')
+    assert {k: v for k, v in m.items() if k not in changed} == \
+        {k: v for k, v in stage1.model.items() if k not in changed}
+    assert cfg.load_from == osp.join('work_dirs', osp.splitext(
+        osp.basename(stage1.filename))[0], 'iter_4000.pth')
+    ow = cfg.optim_wrapper
+    assert ow.generator.optimizer == dict(type='Adam', lr=2e-4)
+    for name in ('rain', 'critic'):
+        assert ow[name] == stage1.optim_wrapper[name], name
+    init_default_scope('mmderain')
+    model = MODELS.build(m)
+    groups = {k: v for k, v in ow.items() if k != 'constructor'}
+    wrappers = GroupedOptimWrapperConstructor(groups)(model)
+    assert set(wrappers.keys()) == {'generator', 'rain', 'critic'}
+    assert all(p.requires_grad for p in model.generator.parameters())

@@ -60,7 +60,7 @@ def test_critic_inputs_are_vrgnet_s():
     'train_derainer,critic_input,diversity,normalize',
     [(True, 'image', 0.0, False), (False, 'rain', 0.0, False),
      (True, 'image', 5.0, False), (False, 'gt_rain', 0.5, True),
-     (True, 'gt_rain', 0.0, False)])
+     (True, 'gt_rain', 0.0, False), (True, 'rain', 2.0, True)])
 def test_plain_loop_is_vrgnet_train_step(train_derainer, critic_input,
                                          diversity, normalize):
     model = _tiny_vrgnet(
