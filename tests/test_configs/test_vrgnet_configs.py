@@ -165,6 +165,7 @@ def test_ground_truth_rain_config_trains_only_the_rain_side():
     # the frozen derainer is the converted official one, for tools/test.py
     assert cfg.load_from == 'work_dirs/converted/vrgnet-derainer_syn100l.pth'
     assert cfg.train_dataloader.batch_size == 8
+    assert cfg.randomness.seed == 1  # the seed of the run in README.md
     init_default_scope('mmderain')
     model = MODELS.build(m)
     groups = {k: v for k, v in ow.items() if k != 'constructor'}
