@@ -17,6 +17,18 @@ def _config(*parts: str) -> Config:
     return Config.fromfile(osp.join(ROOT, 'configs', *parts))
 
 
+def _model_and_wrappers(cfg: Config) -> tuple:
+    """The model of ``cfg`` and the optimizer wrappers its
+    ``optim_wrapper`` groups build for it."""
+    init_default_scope('mmderain')
+    model = MODELS.build(cfg.model)
+    groups = {
+        k: v
+        for k, v in cfg.optim_wrapper.items() if k != 'constructor'
+    }
+    return model, GroupedOptimWrapperConstructor(groups)(model)
+
+
 JOINT = sorted(
     glob.glob(osp.join(ROOT, 'configs', 'vrgnet', 'vrgnet_b18-*.py')))
 
@@ -114,10 +126,7 @@ def test_fixed_derainer_config_is_the_kaiming_run_with_bnet_frozen():
         assert ow[name] == kaiming.optim_wrapper[name], name
     assert cfg.train_cfg.max_iters == 6000
     assert cfg.load_from == kaiming.load_from
-    init_default_scope('mmderain')
-    model = MODELS.build(cfg.model)
-    groups = {k: v for k, v in ow.items() if k != 'constructor'}
-    optim = GroupedOptimWrapperConstructor(groups)(model)
+    model, optim = _model_and_wrappers(cfg)
     assert set(optim.keys()) == {'rain', 'critic'}
     assert not any(p.requires_grad for p in model.generator.parameters())
 
@@ -166,10 +175,7 @@ def test_ground_truth_rain_config_trains_only_the_rain_side():
     assert cfg.load_from == 'work_dirs/converted/vrgnet-derainer_syn100l.pth'
     assert cfg.train_dataloader.batch_size == 8
     assert cfg.randomness.seed == 1  # the seed of the run in README.md
-    init_default_scope('mmderain')
-    model = MODELS.build(m)
-    groups = {k: v for k, v in ow.items() if k != 'constructor'}
-    wrappers = GroupedOptimWrapperConstructor(groups)(model)
+    model, wrappers = _model_and_wrappers(cfg)
     assert set(wrappers.keys()) == {'rain', 'critic'}
     assert not any(p.requires_grad for p in model.generator.parameters())
 
@@ -188,9 +194,6 @@ def test_joint_stage_trains_all_four_networks_from_stage_one():
     assert ow.generator.optimizer == dict(type='Adam', lr=2e-4)
     for name in ('rain', 'critic'):
         assert ow[name] == stage1.optim_wrapper[name], name
-    init_default_scope('mmderain')
-    model = MODELS.build(m)
-    groups = {k: v for k, v in ow.items() if k != 'constructor'}
-    wrappers = GroupedOptimWrapperConstructor(groups)(model)
+    model, wrappers = _model_and_wrappers(cfg)
     assert set(wrappers.keys()) == {'generator', 'rain', 'critic'}
     assert all(p.requires_grad for p in model.generator.parameters())
