@@ -8,8 +8,11 @@ Examples:
     bash tools/dist_train.sh CONFIG 4                # 4 processes (torchrun)
 """
 import argparse
+import sys
 
 from mmderain.apis.runner import build_runner, parse_runner_args
+from mmderain.engine.hooks import NonFiniteLossError
+from mmderain.utils.safe_loading import CheckpointError
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -29,14 +32,17 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    runner = build_runner(
-        args.config,
-        cfg_options=args.cfg_options,
-        work_dir=args.work_dir,
-        launcher=args.launcher,
-        resume=args.resume,
-        amp=args.amp)
-    runner.train()
+    try:
+        runner = build_runner(
+            args.config,
+            cfg_options=args.cfg_options,
+            work_dir=args.work_dir,
+            launcher=args.launcher,
+            resume=args.resume,
+            amp=args.amp)
+        runner.train()
+    except (CheckpointError, NonFiniteLossError) as err:
+        sys.exit(f'error: {err}')
 
 
 if __name__ == '__main__':

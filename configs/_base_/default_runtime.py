@@ -14,6 +14,8 @@ default_hooks = dict(
         max_keep_ckpts=3,
         save_optimizer=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # a NaN/inf loss skips no more than max_skips steps in a row, then stops
+    nonfinite=dict(type='NonFiniteLossHook', max_skips=0),
 )
 
 env_cfg = dict(
@@ -36,5 +38,7 @@ visualizer = dict(
 # them, and keys may not repeat across bases
 
 load_from = None
+# model key prefixes a warm start (load_from) may lack; loads are strict
+load_from_allow_missing = []
 resume = False
 randomness = dict(seed=0, diff_rank_seed=False, deterministic=False)

@@ -14,6 +14,7 @@
 _base_ = ['./vrgnet-gtrain-ndiv_b8-p64-4k_rain100l.py']
 
 load_from = 'work_dirs/vrgnet-gtrain-ndiv_b8-p64-4k_rain100l/iter_4000.pth'
+load_from_allow_missing = []  # stage 1's checkpoint holds every network
 model = dict(train_derainer=True, critic_input='rain')
 optim_wrapper = dict(
     generator=dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-4)))

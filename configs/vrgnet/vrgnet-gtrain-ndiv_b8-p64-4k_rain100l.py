@@ -18,6 +18,9 @@
 _base_ = ['./vrgnet_b8-p64-2k_rain100l.py']
 
 load_from = 'work_dirs/converted/vrgnet-derainer_syn100l.pth'
+# the converted file holds the derainer (generator.*) only: the rain side
+# starts from its initialisation (loads are strict otherwise)
+load_from_allow_missing = ['rain_encoder.', 'rain_generator.', 'critic.']
 model = dict(
     train_derainer=False,
     critic_input='gt_rain',

@@ -11,6 +11,9 @@
 _base_ = ['./vrgnet_b8-p64-2k_rain100l.py']
 
 load_from = 'work_dirs/converted/vrgnet-derainer_syn100l.pth'
+# the converted file holds the derainer (generator.*) only: the rain side
+# starts from its initialisation (loads are strict otherwise)
+load_from_allow_missing = ['rain_encoder.', 'rain_generator.', 'critic.']
 param_scheduler = dict(milestones=[2500])
 train_cfg = dict(max_iters=3000, val_interval=3000)
 custom_hooks = [dict(type='RainSampleHook', interval=250, num=8)]

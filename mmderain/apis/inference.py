@@ -22,6 +22,7 @@ from mmengine.config import Config
 from mmengine.utils import ProgressBar, mkdir_or_exist
 from torch import nn
 
+from mmderain.utils.safe_loading import is_url
 from .inputs import IMG_EXTENSIONS, collect_image_files
 
 ConfigType = Union[str, os.PathLike, Config]
@@ -38,10 +39,6 @@ def _remove_init_cfg(cfg: Union[dict, list]) -> None:
             _remove_init_cfg(value)
 
 
-def _is_url(path: str) -> bool:
-    return '://' in path
-
-
 def init_derainer(config: ConfigType,
                   checkpoint: Optional[str] = None,
                   device: Union[str, torch.device] = 'cpu',
@@ -53,9 +50,11 @@ def init_derainer(config: ConfigType,
             or a loaded config; its ``model`` dict is built from
             ``mmderain.registry.MODELS``. A given ``Config`` is copied, not
             modified.
-        checkpoint (str, optional): MMEngine checkpoint (local path or URL)
-            whose ``state_dict`` is loaded. If None, the model keeps its
-            random initialisation (a warning is issued). Defaults to None.
+        checkpoint (str, optional): MMEngine checkpoint (local path or
+            ``http(s)://`` URL) whose ``state_dict`` is loaded weights-only
+            and strictly (every key and shape must match, every tensor be
+            finite). If None, the model keeps its random initialisation (a
+            warning is issued). Defaults to None.
         device (str | torch.device): Device to put the model on, e.g.
             ``'cpu'`` or ``'cuda:0'``. Defaults to ``'cpu'``.
         cfg_options (dict, optional): Overrides merged into the config, in
@@ -69,11 +68,12 @@ def init_derainer(config: ConfigType,
     Raises:
         FileNotFoundError: If the config or checkpoint file does not exist.
         TypeError: If ``config`` is neither a path nor a ``Config``.
+        mmderain.utils.safe_loading.CheckpointError: If the checkpoint
+            cannot be read weights-only or does not fit the model.
     """
-    from mmengine.runner import load_checkpoint
-
     from mmderain.registry import MODELS
     from mmderain.utils import register_all_modules
+    from mmderain.utils.safe_loading import load_weights
 
     if isinstance(config, (str, os.PathLike)):
         config = os.fspath(config)
@@ -92,7 +92,7 @@ def init_derainer(config: ConfigType,
 
     if checkpoint is not None:
         checkpoint = os.fspath(checkpoint)
-        if not _is_url(checkpoint) and not osp.isfile(checkpoint):
+        if not is_url(checkpoint) and not osp.isfile(checkpoint):
             raise FileNotFoundError(f'Checkpoint file not found: {checkpoint}')
         # The checkpoint overrides all weights: skip pretrained downloads.
         _remove_init_cfg(cfg.model)
@@ -103,8 +103,10 @@ def init_derainer(config: ConfigType,
         warnings.warn('No checkpoint given: the derainer keeps its random '
                       'initialisation.')
     else:
-        # strict: a checkpoint of another architecture must not half-load
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+        # weights only, strict and finite: a checkpoint of another
+        # architecture, unconverted official weights or a diverged run must
+        # not produce plausible-looking images
+        load_weights(model, checkpoint)
     model.cfg = cfg
     model.to(device)
     model.eval()
@@ -254,6 +256,10 @@ def derain_image(model: nn.Module,
             out = model.derain_tensor(x)
         else:
             out = derain_tensor_tiled(model, x, tile, tile_overlap)
+    if not bool(torch.isfinite(out).all()):
+        raise FloatingPointError(
+            'the derainer produced NaN or infinite values: its weights or '
+            'input are broken (no image written)')
     out = (out[0].clamp(0, 1) * 255. + 0.5).floor().to(torch.uint8)
     out = out.permute(1, 2, 0).cpu().numpy()
     if order == 'bgr':

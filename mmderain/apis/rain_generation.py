@@ -35,18 +35,10 @@ def load_subnetwork(checkpoint: str,
     Raises:
         KeyError: If the checkpoint has no ``prefix*`` weights.
     """
-    # imported here: the rest of this module needs PyTorch only
-    from mmengine.runner.checkpoint import _load_checkpoint
-
     from mmderain.engine.hooks.stage_checkpoint_hook import resolve_checkpoint
+    from mmderain.utils.safe_loading import load_prefixed_weights
     path = resolve_checkpoint(checkpoint)
-    ckpt = _load_checkpoint(path, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt)
-    weights = {}
-    for key, value in state.items():
-        key = key[len('module.'):] if key.startswith('module.') else key
-        if key.startswith(prefix):
-            weights[key[len(prefix):]] = value
+    weights = load_prefixed_weights(path, prefix)
     if not weights:
         raise KeyError(
             f'{path} has no {prefix}* weights: expected a VRGNet checkpoint '
@@ -71,8 +63,8 @@ def mix_latents(z1: torch.Tensor, z2: torch.Tensor,
     Returns:
         Tensor: The mixed codes (len(weights), D).
     """
-    w = torch.as_tensor(list(weights), dtype=z1.dtype,
-                        device=z1.device)[:, None]
+    w = torch.as_tensor(
+        list(weights), dtype=z1.dtype, device=z1.device)[:, None]
     return (w * z1 + (1 - w) * z2) / torch.sqrt(w**2 + (1 - w)**2)
 
 
@@ -131,8 +123,7 @@ def generate_rain(rain_generator: nn.Module,
     return rain_generator(z.to(device))
 
 
-def real_rain_layers(rainy: torch.Tensor, clean: torch.Tensor
-                     ) -> torch.Tensor:
+def real_rain_layers(rainy: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
     """Rain layers ``max(O - B, 0)`` of rainy/clean pairs (any batch shape,
     images in [0, 1]); the additive model ``O = B + R`` with ``R >= 0``, as
     VRGNet's generator produces it."""
@@ -142,8 +133,7 @@ def real_rain_layers(rainy: torch.Tensor, clean: torch.Tensor
     return (rainy - clean).clamp_min(0)
 
 
-def rain_layer_statistics(rain: torch.Tensor,
-                          threshold: float = 0.05) -> dict:
+def rain_layer_statistics(rain: torch.Tensor, threshold: float = 0.05) -> dict:
     """Scalar statistics that tell rain streaks from other textures.
 
     For rain layers ``R`` (N, 3, H, W) in image units (RGB, ``>= 0``):

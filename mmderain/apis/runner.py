@@ -20,7 +20,9 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import Runner, find_latest_checkpoint
 
+from mmderain.engine.derain_runner import DerainRunner
 from mmderain.utils import register_all_modules
+from mmderain.utils.safe_loading import is_url
 
 
 def parse_runner_args(parser: argparse.ArgumentParser,
@@ -152,26 +154,35 @@ def build_runner(config: Union[str, Config],
         amp (bool): Use mixed precision (``AmpOptimWrapper``).
 
     Returns:
-        Runner: The runner, ready for ``train()``/``test()``.
+        Runner: A :class:`~mmderain.engine.DerainRunner` (checkpoints load
+        weights only and strictly), ready for ``train()``/``test()``.
     """
     register_all_modules(init_default_scope=False)
     cfg = load_config(config, cfg_options, work_dir)
     setup_launcher(cfg, launcher)
     if isinstance(resume, str):
-        if not osp.isfile(resume):
-            raise FileNotFoundError(f'checkpoint not found: {resume}')
+        _check_checkpoint_path(resume)
         cfg.resume = True
         cfg.load_from = resume
     elif resume:
         _resume_latest(cfg)
     if load_from is not None:
-        if not osp.isfile(load_from):
-            raise FileNotFoundError(f'checkpoint not found: {load_from}')
+        _check_checkpoint_path(load_from)
         cfg.load_from = load_from
     if amp:
         _enable_amp(cfg)
+    # every run stops on a non-finite loss, also with a config of its own
+    default_hooks = cfg.setdefault('default_hooks', {})
+    if 'nonfinite' not in default_hooks:
+        default_hooks['nonfinite'] = dict(type='NonFiniteLossHook')
     os.makedirs(osp.abspath(cfg.work_dir), exist_ok=True)
-    return Runner.from_cfg(cfg)
+    return DerainRunner.from_cfg(cfg)
+
+
+def _check_checkpoint_path(path: str) -> None:
+    """A local checkpoint must exist (URLs are checked when loaded)."""
+    if not is_url(path) and not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint not found: {path}')
 
 
 def _resume_latest(cfg: Config) -> None:

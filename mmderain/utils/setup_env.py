@@ -9,9 +9,11 @@ from mmengine import DefaultScope
 def register_all_modules(init_default_scope: bool = True) -> None:
     """Import every mmderain (and mmagic) module so that it is registered.
 
-    It also applies the checkpoint fixes of :mod:`mmderain.utils.checkpoint`:
-    MMEngine training checkpoints load with ``weights_only=True`` on
-    torch >= 2.6 (resume works) and local checkpoint writes are atomic.
+    It also applies the checkpoint fixes of :mod:`mmderain.utils.checkpoint`
+    and :mod:`mmderain.utils.safe_loading`: every checkpoint MMEngine reads
+    (local or URL) loads with ``weights_only=True`` (MMEngine's training
+    state allow-listed, so resume works) and local checkpoint writes are
+    atomic.
 
     Args:
         init_default_scope (bool): Whether to set ``mmderain`` as the current
@@ -31,8 +33,10 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import mmderain.models  # noqa: F401,F403
     from .checkpoint import (allow_mmengine_checkpoint_globals,
                              use_atomic_local_backend)
+    from .safe_loading import use_safe_checkpoint_loaders
     allow_mmengine_checkpoint_globals()
     use_atomic_local_backend()
+    use_safe_checkpoint_loaders()
 
     if not init_default_scope:
         return

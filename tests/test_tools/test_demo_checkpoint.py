@@ -5,6 +5,7 @@ import os.path as osp
 import pytest
 import torch
 
+from mmderain.utils.safe_loading import CheckpointError
 from tests._helpers import run_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -42,5 +43,8 @@ def test_checkpoint_of_another_architecture_is_refused():
     from mmderain.apis import init_derainer
     full_size = osp.join(ROOT, 'configs', 'prenet',
                          'prenet_t6_b18-p100-100e_rain100l.py')
-    with pytest.raises(RuntimeError, match='size mismatch'):
+    with pytest.raises(
+            CheckpointError,
+            match=r'prenet_t6-c16_rain100l_demo.pth does not fit.*'
+            r'another shape'):
         init_derainer(full_size, CKPT)

@@ -6,9 +6,9 @@ from typing import Dict, Optional, Sequence
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from mmengine.runner.checkpoint import _load_checkpoint
 
 from mmderain.registry import HOOKS
+from mmderain.utils.safe_loading import load_prefixed_weights
 
 
 def resolve_checkpoint(path: str) -> str:
@@ -51,14 +51,7 @@ def load_generator_state(path: str) -> Dict[str, torch.Tensor]:
     Raises:
         KeyError: If the checkpoint holds no ``generator.*`` weights.
     """
-    ckpt = _load_checkpoint(path, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
-    out = {}
-    for key, value in state.items():
-        if key.startswith('module.'):
-            key = key[len('module.'):]
-        if key.startswith('generator.'):
-            out[key[len('generator.'):]] = value
+    out = load_prefixed_weights(path, 'generator.')
     if not out:
         raise KeyError(
             f'{path} holds no generator.* weights: expected a checkpoint of '
