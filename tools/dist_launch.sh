@@ -4,9 +4,20 @@
 # NPROC processes on this node (one per GPU with CUDA; CPU processes with
 # gloo otherwise). Multi-node: set NNODES, NODE_RANK, MASTER_ADDR, PORT.
 set -euo pipefail
+if [ $# -lt 2 ]; then
+  echo "usage: $0 SCRIPT NPROC [SCRIPT args...]" >&2
+  exit 2
+fi
 SCRIPT=$1
 NPROC=$2
 shift 2
+# torchrun answers a bad count with a bare AssertionError: check it here
+if ! [[ "$NPROC" =~ ^[1-9][0-9]*$ ]]; then
+  echo "error: NPROC (number of processes, one per GPU) must be a positive" \
+    "integer, got '$NPROC'" >&2
+  echo "usage: $0 SCRIPT NPROC [SCRIPT args...]" >&2
+  exit 2
+fi
 NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}

@@ -6,6 +6,12 @@ if [ $# -lt 3 ]; then
   echo "usage: $0 CONFIG CHECKPOINT NPROC [test.py args...]" >&2
   exit 2
 fi
+if ! [[ "$3" =~ ^[1-9][0-9]*$ ]]; then
+  echo "error: NPROC (number of processes, one per GPU) must be a positive" \
+    "integer, got '$3'" >&2
+  echo "usage: $0 CONFIG CHECKPOINT NPROC [test.py args...]" >&2
+  exit 2
+fi
 CONFIG=$1
 CHECKPOINT=$2
 NPROC=$3

@@ -33,12 +33,10 @@ train_dataloader = dict(
 
 optim_wrapper = dict(
     type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-3))
+# No T_max and no end: the Runner ends the cosine at train_cfg.max_iters, so
+# `--cfg-options train_cfg.max_iters=N` alone rescales the whole schedule.
 param_scheduler = [
-    dict(
-        type='CosineAnnealingLR',
-        by_epoch=False,
-        T_max=2000,
-        eta_min=1e-5)
+    dict(type='CosineAnnealingLR', by_epoch=False, eta_min=1e-5)
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=2000, val_interval=2000)
 default_hooks = dict(

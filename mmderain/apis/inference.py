@@ -12,7 +12,7 @@ import os.path as osp
 import warnings
 from contextlib import nullcontext
 from numbers import Integral
-from typing import List, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Union
 
 import cv2
 import mmcv
@@ -280,15 +280,145 @@ def _read_image(path: str) -> np.ndarray:
 
 def _write_image(img: np.ndarray, path: str) -> None:
     """Write an ``(H, W, 3)`` uint8 BGR array; raise if encoding fails."""
-    if not mmcv.imwrite(img, path):
+    try:
+        written = mmcv.imwrite(img, path)
+    except cv2.error as err:
+        raise OSError(f'Failed to write image file {path}: {err}') from err
+    if not written:
         raise OSError(f'Failed to write image file: {path}')
 
 
-def _output_name(path: str, suffix: Optional[str]) -> str:
-    stem, ext = osp.splitext(osp.basename(path))
-    if ext.lower() not in IMG_EXTENSIONS:
-        ext = '.png'
+def _check_ext(ext: Optional[str]) -> Optional[str]:
+    """Normalise an output extension (``'png'`` -> ``'.png'``).
+
+    Args:
+        ext (str, optional): Extension of the written images, or None to
+            keep each input's extension.
+
+    Returns:
+        str | None: The extension with a leading dot, in lower case, or
+        None.
+
+    Raises:
+        ValueError: If ``ext`` is not one of :data:`IMG_EXTENSIONS`.
+    """
+    if ext is None:
+        return None
+    norm = str(ext).lower()
+    norm = norm if norm.startswith('.') else '.' + norm
+    if norm not in IMG_EXTENSIONS:
+        raise ValueError(f'ext must be one of {", ".join(IMG_EXTENSIONS)} '
+                         f'(or None to keep the input\'s), but got {ext!r}')
+    return norm
+
+
+def _output_name(path: str,
+                 suffix: Optional[str],
+                 ext: Optional[str] = '.png') -> str:
+    """File name of the derained image of ``path``.
+
+    Args:
+        path (str): The input image file.
+        suffix (str, optional): Text appended to the stem.
+        ext (str, optional): Output extension with its dot (as returned by
+            :func:`_check_ext`); None keeps the input's, and unknown input
+            extensions become ``.png``. Defaults to ``'.png'``.
+
+    Returns:
+        str: ``<stem><suffix><ext>``.
+    """
+    stem, in_ext = osp.splitext(osp.basename(path))
+    if ext is None:
+        ext = in_ext if in_ext.lower() in IMG_EXTENSIONS else '.png'
     return f'{stem}{suffix or ""}{ext}'
+
+
+#: Parts of the messages of PyTorch's out-of-memory errors (CUDA, MPS and the
+#: CPU allocator: "DefaultCPUAllocator: can't allocate memory: you tried to
+#: allocate ... bytes" on Linux, "... not enough memory" on Windows).
+_OOM_MESSAGES = ('out of memory', "can't allocate memory", 'not enough memory',
+                 'defaultcpuallocator')
+
+
+def _is_out_of_memory(err: BaseException) -> bool:
+    """Whether ``err`` is an out-of-memory error of Python or PyTorch."""
+    if isinstance(err, MemoryError):
+        return True
+    message = str(err).lower()
+    return isinstance(err, RuntimeError) and any(m in message
+                                                 for m in _OOM_MESSAGES)
+
+
+def _out_of_memory_error(err: BaseException, path: str, img: np.ndarray,
+                         device: torch.device, tile: Optional[int],
+                         tile_overlap: int) -> MemoryError:
+    """A :class:`MemoryError` naming the file, its size and a tile size.
+
+    Args:
+        err (BaseException): The out-of-memory error.
+        path (str): The image file.
+        img (np.ndarray): The ``(H, W, 3)`` image being derained.
+        device (torch.device): The model's device.
+        tile (int, optional): The tile size used, None for whole images.
+        tile_overlap (int): The tile overlap used.
+
+    Returns:
+        MemoryError: The error to raise (from ``err``).
+    """
+    height, width = img.shape[:2]
+    smaller = 512 if tile is None else max(tile // 2, 1)
+    api, cli = f'tile={smaller}', f'--tile {smaller}'
+    if tile_overlap >= smaller:
+        overlap = smaller // 4
+        api += f', tile_overlap={overlap}'
+        cli += f' --tile-overlap {overlap}'
+    first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    how = 'whole' if tile is None else f'in tiles of {tile}'
+    return MemoryError(
+        f'Out of memory deraining {path} ({width}x{height} pixels, {how}, '
+        f'on {device}): {first_line}. Derain it in smaller tiles: {api} '
+        f'(tools/derain.py {cli}).')
+
+
+def _derain_file(model: nn.Module, src: str, dst: str, tile: Optional[int],
+                 tile_overlap: int, compare_dir: Optional[str]) -> None:
+    """Read, derain and write one image file.
+
+    Args:
+        model (nn.Module): Derainer with a ``derain_tensor`` method.
+        src (str): The input image file.
+        dst (str): The output image file.
+        tile (int, optional): Tile size; None derains the whole image.
+        tile_overlap (int): Overlap between tiles in pixels.
+        compare_dir (str, optional): Folder of ``input | derained`` images;
+            None writes none.
+
+    Raises:
+        OSError: If the image cannot be read or written (names the file).
+        MemoryError: If deraining runs out of memory (names the file, its
+            size and a tile size to use).
+    """
+    img = _read_image(src)
+    try:
+        result = derain_image(
+            model,
+            img,
+            channel_order='bgr',
+            tile=tile,
+            tile_overlap=tile_overlap)
+    except (RuntimeError, MemoryError) as err:
+        if not _is_out_of_memory(err):
+            raise
+        raise _out_of_memory_error(err, src, img, _model_device(model), tile,
+                                   tile_overlap) from err
+    _write_image(result, dst)
+    if compare_dir is not None:
+        _write_image(
+            np.concatenate([img, result], axis=1),
+            osp.join(compare_dir, osp.basename(dst)))
+
+
+ErrorHandler = Callable[[str, Exception], None]
 
 
 def derain_files(model: nn.Module,
@@ -297,12 +427,16 @@ def derain_files(model: nn.Module,
                  tile: Optional[int] = None,
                  tile_overlap: int = 32,
                  compare: bool = False,
-                 suffix: Optional[str] = None) -> List[str]:
+                 suffix: Optional[str] = None,
+                 ext: Optional[str] = '.png',
+                 on_error: Optional[ErrorHandler] = None) -> List[str]:
     """Derain image files and write the results into a folder.
 
     Images are read as 8-bit colour (grey images become 3-channel, alpha is
-    dropped) and written with the input's file name (plus ``suffix``) into
-    ``out_dir``; unknown extensions are written as PNG.
+    dropped) and written with the input's file stem (plus ``suffix``) into
+    ``out_dir``, as lossless PNG by default (``photo.jpg`` ->
+    ``photo.png``): re-encoding a derained photo as JPEG would add
+    compression artefacts to it.
 
     Args:
         model (nn.Module): Derainer with a ``derain_tensor`` method, in eval
@@ -317,45 +451,64 @@ def derain_files(model: nn.Module,
             into ``out_dir/compare/``. Defaults to False.
         suffix (str, optional): Text appended to each output file stem, e.g.
             ``'_derained'``. Defaults to None.
+        ext (str, optional): Extension, and so format, of the written
+            images, e.g. ``'.png'`` or ``'.jpg'``; None keeps each input's
+            extension (unknown ones become ``.png``). Defaults to
+            ``'.png'``.
+        on_error (callable, optional): If given, an image that cannot be
+            read, derained for lack of memory, or written is skipped and
+            ``on_error(path, error)`` is called, then the next image is
+            derained; otherwise the first such error is raised. Defaults to
+            None.
 
     Returns:
-        list[str]: Paths of the derained images, in input order.
+        list[str]: Paths of the derained images written, in input order.
 
     Raises:
         FileNotFoundError: If an input matches no image (names the input).
-        OSError: If an image cannot be read (names the file).
-        ValueError: If two inputs map to the same output file, or an output
-            would overwrite its input.
+        OSError: If an image cannot be read or written (names the file;
+            only without ``on_error``).
+        MemoryError: If deraining an image runs out of memory (names the
+            file, its size and a tile size to use; only without
+            ``on_error``).
+        ValueError: If two inputs map to the same output file, an output
+            would overwrite its input, or ``ext`` is not an image extension.
     """
+    ext = _check_ext(ext)
     files = collect_image_files(inputs)
-    out_paths = [osp.join(out_dir, _output_name(f, suffix)) for f in files]
+    out_paths = [
+        osp.join(out_dir, _output_name(f, suffix, ext)) for f in files
+    ]
     sources = {}
     for src, dst in zip(files, out_paths):
         if osp.abspath(dst) in sources:
             raise ValueError(f'Inputs {sources[osp.abspath(dst)]} and {src} '
-                             f'would both be written to {dst}')
+                             f'would both be written to {dst}; rename one '
+                             'or derain them into separate folders')
         if osp.abspath(dst) == osp.abspath(src):
             raise ValueError(f'Output {dst} would overwrite its input; use '
                              'another out_dir or a suffix')
         sources[osp.abspath(dst)] = src
 
     mkdir_or_exist(out_dir)
-    compare_dir = osp.join(out_dir, 'compare')
-    if compare:
+    compare_dir = osp.join(out_dir, 'compare') if compare else None
+    if compare_dir is not None:
         mkdir_or_exist(compare_dir)
+    device = _model_device(model)
+    written = []
     progress = ProgressBar(len(files))
     for src, dst in zip(files, out_paths):
-        img = _read_image(src)
-        result = derain_image(
-            model,
-            img,
-            channel_order='bgr',
-            tile=tile,
-            tile_overlap=tile_overlap)
-        _write_image(result, dst)
-        if compare:
-            _write_image(
-                np.concatenate([img, result], axis=1),
-                osp.join(compare_dir, osp.basename(dst)))
+        failed = False
+        try:
+            _derain_file(model, src, dst, tile, tile_overlap, compare_dir)
+            written.append(dst)
+        except (OSError, MemoryError) as err:
+            if on_error is None:
+                raise
+            on_error(src, err)
+            failed = True
+        if failed and device.type == 'cuda':
+            # the tensors of the failed image went with its error
+            torch.cuda.empty_cache()
         progress.update()
-    return out_paths
+    return written

@@ -64,7 +64,10 @@ def load_config(config: Union[str, Config],
     """Load a config, merge overrides and resolve the work directory.
 
     Work directory priority: ``work_dir`` argument, then ``work_dir`` in the
-    config, then ``./work_dirs/<config file stem>``.
+    config, then ``./work_dirs/<config file stem>``. Overrides whose
+    top-level key the config does not have (e.g. a misspelt
+    ``optim_wraper.optimizer.lr``) are merged but warned about, see
+    :func:`mmderain.utils.config.check_cfg_options`.
 
     Args:
         config (str | Config): Config file path or a loaded config.
@@ -84,6 +87,10 @@ def load_config(config: Union[str, Config],
         cfg = Config.fromfile(config)
         stem = osp.splitext(osp.basename(config))[0]
     if cfg_options:
+        from mmderain.utils.config import check_cfg_options
+
+        # a misspelt top-level key would be added silently: warn
+        check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     if work_dir is not None:
         cfg.work_dir = work_dir

@@ -324,6 +324,14 @@ def calculate_ssim(img1: np.ndarray,
             cropping, or invalid arguments.
     """
     x, y = _prepare_pair(img1, img2, crop_border, convert_to, channel_order)
+    if min(x.shape[:2]) < _SSIM_WIN:
+        cropped = (f' ({x.shape[0]}x{x.shape[1]} after removing '
+                   f'crop_border={crop_border} pixels per side)'
+                   if crop_border else '')
+        raise ValueError(
+            f'SSIM needs images of at least {_SSIM_WIN}x{_SSIM_WIN} pixels '
+            f'(its Gaussian window), got {np.shape(img1)[0]}x'
+            f'{np.shape(img1)[1]}{cropped}.')
     values = [
         ssim_map(x[..., c] * 255.0, y[..., c] * 255.0).mean()
         for c in range(x.shape[2])

@@ -297,6 +297,112 @@ def test_derain_files_refuses_name_clash(image_dir, tmp_path):
                      str(tmp_path / 'out'))
 
 
+class OutOfMemoryDerainer(PointwiseDerainer):
+    """Runs out of (CPU) memory on inputs larger than ``limit`` pixels."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def derain_tensor(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-2] * x.shape[-1] > self.limit:
+            raise RuntimeError(
+                '[enforce fail at alloc_cpu.cpp:117] data. '
+                "DefaultCPUAllocator: can't allocate memory: you tried to "
+                'allocate 288000000000 bytes. Error code 12 (Cannot allocate '
+                'memory)')
+        return super().derain_tensor(x)
+
+
+def test_derain_files_out_of_memory_names_file_and_tile(image_dir, tmp_path):
+    big = image_dir / 'big.png'
+    _write_png(str(big), _random_image(20, 30))
+    with pytest.raises(MemoryError) as info:
+        derain_files(
+            OutOfMemoryDerainer(limit=400), str(big), str(tmp_path / 'out'))
+    message = str(info.value)
+    assert str(big) in message and '30x20 pixels' in message
+    assert 'DefaultCPUAllocator' in message and '--tile 512' in message
+    # already tiled: a smaller tile is suggested
+    with pytest.raises(MemoryError, match='--tile 8 --tile-overlap 2'):
+        derain_files(
+            OutOfMemoryDerainer(limit=100),
+            str(big),
+            str(tmp_path / 'out'),
+            tile=16,
+            tile_overlap=8)
+    # tiles that fit avoid the error
+    out, = derain_files(
+        OutOfMemoryDerainer(limit=400),
+        str(big),
+        str(tmp_path / 'out'),
+        tile=16,
+        tile_overlap=4)
+    assert cv2.imread(out).shape == (20, 30, 3)
+
+
+def test_derain_files_other_runtime_errors_propagate(image_dir, tmp_path):
+
+    class Broken(PointwiseDerainer):
+
+        def derain_tensor(self, x):
+            raise RuntimeError('shape mismatch in layer 3')
+
+    with pytest.raises(RuntimeError, match='layer 3'):
+        derain_files(
+            Broken(),
+            str(image_dir),
+            str(tmp_path / 'out'),
+            on_error=lambda path, err: None)
+
+
+def test_derain_files_skips_failures_with_on_error(image_dir, tmp_path):
+    (image_dir / 'broken.png').write_bytes(b'not a png')
+    _write_png(str(image_dir / 'rain3.png'), _random_image(30, 30))
+    failures = []
+    outputs = derain_files(
+        OutOfMemoryDerainer(limit=500),
+        str(image_dir),
+        str(tmp_path / 'out'),
+        on_error=lambda path, err: failures.append((path, err)))
+    assert [osp.basename(p)
+            for p in outputs] == ['rain1.png', 'rain2.png', 'rain10.png']
+    assert all(osp.isfile(p) for p in outputs)
+    assert [(osp.basename(p), type(e))
+            for p, e in failures] == [('broken.png', OSError),
+                                      ('rain3.png', MemoryError)]
+    assert not (tmp_path / 'out' / 'broken.png').exists()
+
+
+def test_derain_files_writes_png_by_default(tmp_path):
+    src = tmp_path / 'photo.JPG'
+    img = _smooth_image(12, 16)
+    assert cv2.imwrite(str(src), img)
+    decoded = cv2.imread(str(src))
+    model = PointwiseDerainer()
+    out, = derain_files(model, str(src), str(tmp_path / 'out'), compare=True)
+    assert out == str(tmp_path / 'out' / 'photo.png')
+    expected = derain_image(model, decoded, channel_order='bgr')
+    np.testing.assert_array_equal(cv2.imread(out), expected)  # lossless
+    assert (tmp_path / 'out' / 'compare' / 'photo.png').is_file()
+    # another format on request, or the input's
+    out, = derain_files(model, str(src), str(tmp_path / 'jpg'), ext='jpg')
+    assert out == str(tmp_path / 'jpg' / 'photo.jpg')
+    out, = derain_files(model, str(src), str(tmp_path / 'same'), ext=None)
+    assert out == str(tmp_path / 'same' / 'photo.JPG')
+    with pytest.raises(ValueError, match="'.gif'"):
+        derain_files(model, str(src), str(tmp_path / 'gif'), ext='.gif')
+
+
+def test_derain_files_png_outputs_of_jpg_and_png_inputs_clash(tmp_path):
+    for name in ('a.jpg', 'a.png'):
+        assert cv2.imwrite(str(tmp_path / name), _random_image(8, 8))
+    with pytest.raises(ValueError) as info:
+        derain_files(PointwiseDerainer(), str(tmp_path), str(tmp_path / 'o'))
+    assert 'a.jpg' in str(info.value) and 'a.png' in str(info.value)
+    assert not (tmp_path / 'o').exists()  # nothing written
+
+
 # -------------------------------------------------------------- init_derainer
 class _TinyRegisteredDerainer(BoxBlurDerainer):
     """Box blur registered in mmderain's MODELS for ``init_derainer``."""

@@ -94,6 +94,39 @@ def test_metric_errors():
         ])
 
 
+@pytest.mark.parametrize('cls', [MatlabPSNR, MatlabSSIM])
+def test_metric_errors_name_the_image_and_sizes(cls):
+    sample = dict(
+        key='norain-7',
+        img_path='/data/rain/norain-7.png',
+        gt_path='/data/norain/norain-7.png',
+        gt_img=torch.zeros(3, 12, 16),
+        pred_img=torch.zeros(3, 12, 15))
+    with pytest.raises(ValueError) as info:
+        cls().process({}, [sample])
+    message = str(info.value)
+    for text in ('norain-7', '/data/rain/norain-7.png',
+                 '/data/norain/norain-7.png', '12x16x3', '12x15x3'):
+        assert text in message
+
+
+def test_ssim_too_small_names_the_image_and_size():
+    sample = dict(
+        gt_path='/data/norain/tiny.png',
+        gt_img=torch.zeros(3, 8, 20),
+        pred_img=torch.zeros(3, 8, 20))
+    with pytest.raises(ValueError, match='11x11') as info:
+        MatlabSSIM().process({}, [sample])
+    assert '/data/norain/tiny.png' in str(info.value)
+    assert '8x20' in str(info.value)
+    # the size after crop_border is given too
+    sample.update(
+        gt_img=torch.zeros(3, 20, 20), pred_img=torch.zeros(3, 20, 20))
+    with pytest.raises(ValueError, match='crop_border=5') as info:
+        MatlabSSIM(crop_border=5).process({}, [sample])
+    assert '20x20' in str(info.value) and '10x10' in str(info.value)
+
+
 def test_registry_build():
     init_default_scope('mmderain')
     psnr = METRICS.build(dict(type='MatlabPSNR', crop_border=1))

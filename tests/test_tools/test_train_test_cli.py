@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 
+import pytest
 import torch
 from mmengine.config import Config
 
@@ -149,3 +150,22 @@ def test_dist_train_lmdb_and_test_one_cpu_process(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     with open(out) as f:
         assert len(json.load(f)['per_image']['PSNR']) == 4
+
+
+@pytest.mark.parametrize('script,head',
+                         [('dist_train.sh', ['cfg.py']),
+                          ('dist_test.sh', ['cfg.py', 'ck.pth']),
+                          ('dist_launch.sh', ['train.py'])])
+@pytest.mark.parametrize('nproc', ['0', '-2', 'two', 'configs/x.py'])
+def test_dist_scripts_reject_a_bad_process_count(script, head, nproc):
+    env = dict(os.environ, PYTHON=sys.executable, CUDA_VISIBLE_DEVICES='')
+    proc = subprocess.run(['bash', f'tools/{script}', *head, nproc],
+                          cwd=ROOT,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=120)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert f"must be a positive integer, got '{nproc}'" in proc.stderr
+    assert f'usage: tools/{script}' in proc.stderr
+    assert 'Traceback' not in proc.stderr

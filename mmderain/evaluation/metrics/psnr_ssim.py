@@ -131,6 +131,29 @@ def _sample_name(data_sample: dict) -> Optional[str]:
     return None
 
 
+def _describe_sample(data_sample: dict) -> str:
+    """The files (and key) of a sample, for error messages.
+
+    Args:
+        data_sample (dict): ``DataSample.to_dict()`` of one sample.
+
+    Returns:
+        str: E.g. ``'img_path=rain/1.png, gt_path=norain/1.png'``, or a
+        note that the sample carries no name.
+    """
+    parts = [
+        f'{field}={data_sample[field]}'
+        for field in ('key', 'img_path', 'gt_path')
+        if isinstance(data_sample.get(field), str)
+    ]
+    return ', '.join(parts) or 'a sample without key, img_path or gt_path'
+
+
+def _size(img: np.ndarray) -> str:
+    """``HxWxC`` of an HWC image."""
+    return 'x'.join(str(d) for d in img.shape)
+
+
 class _MatlabMetric(BaseSampleWiseMetric):
     """Shared logic of :class:`MatlabPSNR` and :class:`MatlabSSIM`.
 
@@ -190,12 +213,30 @@ class _MatlabMetric(BaseSampleWiseMetric):
             data_samples (Sequence[dict]): ``DataSample.to_dict()`` outputs
                 holding ``gt_key`` and ``pred_key`` images in [0, 255]
                 (CHW tensors, or HWC/CHW arrays).
+
+        Raises:
+            ValueError: If an image is not one CHW/HWC image, the two
+                differ in size or are too small for the metric; the message
+                names the sample's ``key``/``img_path``/``gt_path`` and both
+                sizes.
         """
         for sample in data_samples:
-            gt = _to_hwc_numpy(_lookup(sample, self.gt_key), self.gt_key)
-            pred = _to_hwc_numpy(_lookup(sample, self.pred_key), self.pred_key)
+            try:
+                gt = _to_hwc_numpy(_lookup(sample, self.gt_key), self.gt_key)
+                pred = _to_hwc_numpy(
+                    _lookup(sample, self.pred_key), self.pred_key)
+            except (TypeError, ValueError) as err:
+                raise type(err)(f'{self.metric} of {_describe_sample(sample)}'
+                                f': {err}') from err
+            try:
+                value = self._compute(gt, pred)
+            except ValueError as err:
+                raise ValueError(
+                    f'{self.metric} of {_describe_sample(sample)}: ground '
+                    f'truth {self.gt_key} {_size(gt)}, prediction '
+                    f'{self.pred_key} {_size(pred)} (HxWxC): {err}') from err
             self.results.append({
-                self.metric: self._compute(gt, pred),
+                self.metric: value,
                 'name': _sample_name(sample)
             })
 
