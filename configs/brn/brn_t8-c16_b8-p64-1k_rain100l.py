@@ -28,11 +28,8 @@ train_dataloader = dict(
 
 optim_wrapper = dict(optimizer=dict(lr=2e-3))
 param_scheduler = [
-    dict(
-        type='CosineAnnealingLR',
-        by_epoch=False,
-        T_max=1000,
-        eta_min=1e-5)
+    # ends at train_cfg.max_iters (no T_max: the Runner sets the end)
+    dict(type='CosineAnnealingLR', by_epoch=False, eta_min=1e-5)
 ]
 train_cfg = dict(
     _delete_=True,

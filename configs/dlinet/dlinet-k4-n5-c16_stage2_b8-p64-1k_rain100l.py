@@ -7,11 +7,8 @@ model = dict(
     mask_loss=dict(type='BinaryCrossEntropyLoss', loss_weight=1e4))
 
 param_scheduler = [
-    dict(
-        type='CosineAnnealingLR',
-        by_epoch=False,
-        T_max=1000,
-        eta_min=1e-5)
+    # ends at train_cfg.max_iters (no T_max: the Runner sets the end)
+    dict(type='CosineAnnealingLR', by_epoch=False, eta_min=1e-5)
 ]
 train_cfg = dict(max_iters=1000, val_interval=1000)
 

@@ -1,5 +1,6 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """The PReNet demo config's schedule follows its iteration count."""
+import glob
 import math
 import os.path as osp
 
@@ -47,3 +48,17 @@ def test_demo_cosine_spans_max_iters(tmp_path, max_iters):
 
     # one half cosine from lr to floor over exactly max_iters iterations
     assert lrs == pytest.approx([cosine(t) for t in range(max_iters)])
+
+
+@pytest.mark.parametrize(
+    'path',
+    sorted(glob.glob(osp.join(ROOT, 'configs', '*', '*.py'))),
+    ids=osp.basename)
+def test_no_iteration_cosine_hard_codes_its_span(path):
+    """Iteration-based cosine schedules end where the run ends."""
+    from mmengine.config import Config
+    scheds = Config.fromfile(path).get('param_scheduler') or []
+    for sched in scheds if isinstance(scheds, list) else [scheds]:
+        if sched.get('type') == 'CosineAnnealingLR' \
+                and not sched.get('by_epoch', True):
+            assert 'T_max' not in sched and 'end' not in sched, path
