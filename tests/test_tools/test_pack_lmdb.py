@@ -129,6 +129,17 @@ def _tree(root):
     return files
 
 
+def _run_cli(args, cwd=None):
+    """Run the tool in a new process (a SIGBUS shows as a return code)."""
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    return subprocess.run([sys.executable,
+                           osp.join(root, 'tools', TOOL), *args],
+                          capture_output=True,
+                          text=True,
+                          cwd=cwd,
+                          timeout=300)
+
+
 def test_overwrite_never_deletes_the_sources(tmp_path):
     """Issue 19 item 4: ``--out victim --overwrite`` with the sources in
     ``victim`` deleted them and exited 0."""
@@ -136,18 +147,13 @@ def test_overwrite_never_deletes_the_sources(tmp_path):
     write_pairs(victim, n=2, size=(8, 12))
     (victim / 'notes.txt').write_text('unrelated')
     before = _tree(victim)
-    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    proc = subprocess.run([
-        sys.executable,
-        osp.join(root, 'tools', TOOL), '--img-dir',
+    proc = _run_cli([
+        '--img-dir',
         str(victim / 'rain'), '--gt-dir',
         str(victim / 'norain'), '--out',
         str(victim), '--overwrite', '--no-progress'
     ],
-                          capture_output=True,
-                          text=True,
-                          cwd=str(tmp_path),
-                          timeout=300)
+                    cwd=str(tmp_path))
     assert proc.returncode != 0
     assert 'holds source images' in proc.stderr and str(victim) in proc.stderr
     assert _tree(victim) == before
@@ -292,12 +298,6 @@ def test_verify_only_on_truncated_pack(tmp_path):
     assert run_tool(TOOL, args) == 0
     mdb = osp.join(out, 'img.lmdb', 'data.mdb')
     os.truncate(mdb, osp.getsize(mdb) // 2)
-    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    proc = subprocess.run(
-        [sys.executable, osp.join(root, 'tools', TOOL), *args,
-         '--verify-only'],
-        capture_output=True,
-        text=True,
-        timeout=300)
+    proc = _run_cli(args + ['--verify-only'])
     assert proc.returncode == 1, (proc.returncode, proc.stderr[-2000:])
     assert mdb in proc.stderr and 'truncated' in proc.stderr
