@@ -12,7 +12,8 @@ import pytest
 from mmengine.config import Config
 
 from mmderain.datasets import lmdb_utils
-from mmderain.datasets.lmdb_backend import pack_dataset, plan_pack
+from mmderain.datasets.lmdb_backend import (lmdb_data_list, pack_dataset,
+                                            plan_pack)
 from mmderain.datasets.lmdb_utils import LmdbImageReader
 from tests._helpers import run_tool, tiny_prenet_cfg, write_pairs
 
@@ -301,3 +302,6 @@ def test_verify_only_on_truncated_pack(tmp_path):
     proc = _run_cli(args + ['--verify-only'])
     assert proc.returncode == 1, (proc.returncode, proc.stderr[-2000:])
     assert mdb in proc.stderr and 'truncated' in proc.stderr
+    # a dataset reading the pack stops when it is built, not in a worker
+    with pytest.raises(OSError, match=f'{mdb} has .* bytes.*truncated'):
+        lmdb_data_list(out)
