@@ -4,8 +4,11 @@
 A dataset packed by ``tools/dataset_converters/pack_lmdb.py`` lives in a
 folder holding ``img.lmdb`` (rainy images), ``gt.lmdb`` (clean images, absent
 for datasets without ground truth) and ``pairs.txt`` (one sample per line:
-``img_key [gt_key]``). By default that folder is ``<data_root>_lmdb``, so a
-config switches a dataset to LMDB by changing one field::
+``img_key [gt_key]``), marked as a pack by ``mmderain_pack.json`` (written
+first into the temporary folder with ``"complete": false``, rewritten with
+``true`` when the pack is complete). By default that folder is
+``<data_root>_lmdb``, so a config switches a dataset to LMDB by changing one
+field::
 
     train_dataloader = dict(dataset=dict(dataset=dict(backend='lmdb')))
 
@@ -15,6 +18,7 @@ scanning files, and each data info carries ``img_db_path``/``img_lmdb_key``
 unchanged. Readers open lazily in each process (DataLoader workers and
 distributed ranks each open their own read-only environment).
 """
+import glob
 import os
 import os.path as osp
 import shutil
@@ -23,12 +27,44 @@ from typing import List, Optional
 from mmengine.fileio import get_file_backend
 
 from mmderain.utils.path import short_listing
-from .lmdb_utils import LmdbVerifyError, pack_lmdb, read_meta_info, verify_lmdb
+from .lmdb_utils import (SIDECAR_FILE, LmdbVerifyError, check_data_size,
+                         check_outside_sources, check_replaceable, clean_stale,
+                         db_foreign_reason, foreign_reason, pack_lmdb,
+                         read_meta_info, replace_folder, verify_lmdb,
+                         write_json)
 
 BACKENDS = ('disk', 'lmdb')
 IMG_DB = 'img.lmdb'
 GT_DB = 'gt.lmdb'
 PAIRS_FILE = 'pairs.txt'
+PACK_MARKER = 'mmderain_pack.json'
+PACK_ENTRIES = (IMG_DB, GT_DB, PAIRS_FILE, PACK_MARKER)
+
+
+def pack_foreign_reason(path: str) -> Optional[str]:
+    """Why the existing ``path`` must not be replaced by a pack (or None).
+
+    A folder may be replaced when it is empty or a pack of
+    :func:`pack_dataset`: ``mmderain_pack.json`` (or, for packs of older
+    versions, an ``img.lmdb`` database) and nothing but its entries, whose
+    databases hold nothing but database files.
+
+    Args:
+        path (str): The existing output folder.
+
+    Returns:
+        str | None: The reason, or None when ``path`` may be replaced.
+    """
+    legacy = osp.isfile(osp.join(path, IMG_DB, SIDECAR_FILE))
+    reason = foreign_reason(path, PACK_MARKER, PACK_ENTRIES, legacy)
+    if reason is not None:
+        return reason
+    for db in (IMG_DB, GT_DB):
+        if osp.lexists(osp.join(path, db)):
+            reason = db_foreign_reason(osp.join(path, db))
+            if reason is not None:
+                return f'{db}: {reason}'
+    return None
 
 
 def default_lmdb_root(data_root: str) -> str:
@@ -88,9 +124,13 @@ def lmdb_data_list(root: str,
     """
     img_db, gt_db = osp.join(root, img_db), osp.join(root, gt_db)
     if not osp.isdir(img_db):
+        left = sorted(glob.glob(glob.escape(osp.normpath(root)) + '.old-*'))
+        hint = (f'; {left[0]} is the pack a killed run was replacing: the '
+                'next pack_lmdb.py run restores it'
+                if left and not osp.exists(root) else '')
         raise FileNotFoundError(
             f'LMDB database not found: {img_db} (pack the dataset with '
-            'tools/dataset_converters/pack_lmdb.py)')
+            f'tools/dataset_converters/pack_lmdb.py){hint}')
     img_keys = read_meta_info(img_db)
     pairs_path = osp.join(root, pairs_file) if pairs_file else ''
     if pairs_path and osp.isfile(pairs_path):
@@ -103,6 +143,8 @@ def lmdb_data_list(root: str,
     if any(len(p) != len(pairs[0]) for p in pairs):
         raise ValueError(f'{pairs_path}: mixes paired and unpaired lines')
     gt_keys = read_meta_info(gt_db) if paired else {}
+    for db in (img_db, gt_db) if paired else (img_db, ):
+        check_data_size(db)  # here, not as SIGBUS in a DataLoader worker
     missing_img = [p[0] for p in pairs if p[0] not in img_keys]
     missing_gt = sorted(
         {p[1]
@@ -269,9 +311,15 @@ def pack_dataset(data_list: List[dict],
     """Pack a dataset's images into ``out`` (``img.lmdb``, ``gt.lmdb``,
     ``pairs.txt``).
 
-    Everything is written into ``<out>.tmp-<pid>`` and renamed to ``out``
-    only when complete, so an interrupted pack never leaves a folder that
-    looks complete.
+    Everything is written into ``<out>.tmp-<pid>`` and put at ``out`` only
+    when complete (see :func:`~mmderain.datasets.lmdb_utils.replace_folder`),
+    so an interrupted pack never leaves a folder that looks complete and a
+    replaced pack stays in place until the new one is complete. ``out`` is
+    refused before anything is written when it holds a source image, or
+    when it exists and is not a pack written by this function (see
+    :func:`pack_foreign_reason`); leftovers of killed runs next to ``out``
+    are restored or removed (see
+    :func:`~mmderain.datasets.lmdb_utils.clean_stale`).
 
     Args:
         data_list (list[dict]): Data infos (see :func:`plan_pack`).
@@ -284,18 +332,33 @@ def pack_dataset(data_list: List[dict],
 
     Returns:
         tuple: ``(img_items, gt_items, pairs)`` as :func:`plan_pack`.
+
+    Raises:
+        ValueError: If ``out`` holds a source image.
+        FileExistsError: If ``out`` exists and ``overwrite`` is False, or
+            it is not a pack.
     """
     if not data_list:
         raise ValueError('The dataset is empty; nothing to pack')
     img_items, gt_items, pairs = plan_pack(data_list)
-    out = osp.abspath(out)
-    if osp.lexists(out) and not overwrite:
-        raise FileExistsError(
-            f'{out} already exists; pass overwrite=True (--overwrite)')
+    out = osp.abspath(out).rstrip(os.sep)
+    check_outside_sources(out, (p for _, p in img_items + gt_items))
+    clean_stale(out, PACK_MARKER, pack_foreign_reason)
+    check_replaceable(out, overwrite, pack_foreign_reason)
     tmp = f'{out}.tmp-{os.getpid()}'
-    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)  # outside the try: never remove what was there
+    marker = dict(
+        tool='mmderain pack_lmdb',
+        version=1,
+        complete=False,
+        format=fmt,
+        samples=len(pairs),
+        images={IMG_DB: len(img_items)})
+    if gt_items:
+        marker['images'][GT_DB] = len(gt_items)
     try:
-        os.makedirs(tmp)
+        # first: marks the temporary folder as ours (see clean_stale)
+        write_json(osp.join(tmp, PACK_MARKER), marker)
         for db, items in ((IMG_DB, img_items), (GT_DB, gt_items)):
             if items:
                 print(f'Packing {len(items)} images ({fmt}) into '
@@ -308,13 +371,9 @@ def pack_dataset(data_list: List[dict],
                     show_progress=show_progress)
         with open(osp.join(tmp, PAIRS_FILE), 'w') as f:
             f.writelines(' '.join(p) + '\n' for p in pairs)
-        if osp.lexists(out):
-            old = f'{out}.old-{os.getpid()}'
-            os.rename(out, old)
-            os.rename(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, out)
+        marker['complete'] = True
+        write_json(osp.join(tmp, PACK_MARKER), marker)
+        replace_folder(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

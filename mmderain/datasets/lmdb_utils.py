@@ -7,7 +7,9 @@ Layout of a database written by :func:`pack_lmdb` (a folder)::
         data.mdb, lock.mdb    # the LMDB environment; key = ASCII name
         meta_info.txt         # one line per key: "name (h,w,c) level"
         mmderain_lmdb.json    # {"format": "png"|"raw", "dtype": "uint8",
-                              #  "count": N, "version": 1}
+                              #  "count": N, "version": 2,
+                              #  "checksum": "crc32" (raw), "complete": true,
+                              #  "data_size": bytes of data.mdb}
 
 ``meta_info.txt`` follows mmagic/BasicSR: the name, the image shape
 ``(h,w,c)`` and the PNG compression level (written as ``0`` for the raw
@@ -21,26 +23,47 @@ Values are either
 
 - ``'png'``: the PNG encoding (``cv2.imencode``) of the image as
   ``cv2.imread(path, cv2.IMREAD_UNCHANGED)`` returns it, so 16-bit and
-  alpha images are kept exactly; or
-- ``'raw'``: the uint8 pixels in HWC order (BGR as OpenCV stores them),
-  read back without decoding as
-  ``np.frombuffer(buf, np.uint8).reshape(h, w, c)`` with the shape of
-  ``meta_info.txt``.
+  alpha images are kept exactly (PNG carries its own chunk checksums); or
+- ``'raw'``: the uint8 pixels in HWC order (BGR as OpenCV stores them)
+  followed by the 4-byte little-endian CRC-32 (``zlib.crc32``) of those
+  pixels, read back without decoding as
+  ``np.frombuffer(buf, np.uint8, count=h * w * c).reshape(h, w, c)`` with
+  the shape of ``meta_info.txt``. Databases of sidecar version 1 have no
+  checksum (the value is the pixels only); they are still read.
 
-Readers always return HWC arrays (``c == 1`` for grayscale).
+Readers always return HWC arrays (``c == 1`` for grayscale). Before
+mapping ``data.mdb`` they compare its size with ``data_size`` of the
+sidecar and with the pages LMDB's header says are used, so a truncated or
+half-copied file raises :class:`LmdbCorruptError` instead of killing the
+process with SIGBUS; raw records are checked against their CRC-32 unless
+``verify_checksums=False`` (or the environment variable
+``MMDERAIN_LMDB_VERIFY_CHECKSUMS=0``). Every read error names the database
+and the key.
 
-A pack is atomic: everything is written to ``<lmdb_path>.tmp-<pid>`` and
-renamed to ``lmdb_path`` only when the data, the sidecar and, last,
-``meta_info.txt`` are complete; on any error the temporary folder is
-removed. A folder at ``lmdb_path`` therefore always holds a complete
-database.
+A pack is atomic: the sidecar (``"complete": false``) is written first into
+``<lmdb_path>.tmp-<pid>``, then the data, the final sidecar and, last,
+``meta_info.txt``; the folder is then put at ``lmdb_path`` with an atomic
+exchange (``renameat2(RENAME_EXCHANGE)`` on Linux; elsewhere two renames,
+undone if the second fails). On any error the temporary folder is removed.
+``overwrite=True`` only replaces a database written by this function (its
+sidecar and no other file) and never a folder holding source images.
+Leftovers of killed runs (``<lmdb_path>.tmp-<pid>``/``.old-<pid>`` of
+processes that no longer run) are removed, or restored when
+``lmdb_path`` is missing, by the next pack; folders that are not ours are
+reported and left.
 """
+import ctypes
+import errno
 import json
 import os
 import os.path as osp
+import re
 import shutil
-from typing import (Dict, Iterable, Iterator, List, Optional, Sequence, Tuple,
-                    Union)
+import sys
+import warnings
+import zlib
+from typing import (Callable, Dict, Iterable, Iterator, List, Optional,
+                    Sequence, Tuple, Union)
 
 import cv2
 import lmdb
@@ -52,16 +75,29 @@ from mmderain.utils.path import short_listing
 FORMATS = ('png', 'raw')
 META_FILE = 'meta_info.txt'
 SIDECAR_FILE = 'mmderain_lmdb.json'
-SIDECAR_VERSION = 1
+SIDECAR_VERSION = 2
+DATA_FILE = 'data.mdb'
+DB_FILES = frozenset(('data.mdb', 'lock.mdb', META_FILE, SIDECAR_FILE))
+CHECKSUM = 'crc32'
+CHECKSUM_BYTES = 4
+VERIFY_ENV = 'MMDERAIN_LMDB_VERIFY_CHECKSUMS'
 MAX_KEY_BYTES = 511  # LMDB's default maximum key size
 _MAX_PENDING_BYTES = 256 * 1024**2
 _SAFETY = 1.5
 _MIN_MAP_SIZE = 16 * 1024**2
 
 __all__ = [
-    'FORMATS', 'LmdbImageReader', 'LmdbVerifyError', 'pack_lmdb',
-    'read_lmdb_image', 'read_meta_info', 'verify_lmdb'
+    'FORMATS', 'LmdbCorruptError', 'LmdbImageReader', 'LmdbVerifyError',
+    'check_data_size', 'pack_lmdb', 'read_lmdb_image', 'read_meta_info',
+    'verify_lmdb'
 ]
+
+
+class LmdbCorruptError(OSError):
+    """A database file is truncated, damaged or cannot be opened.
+
+    The message names the database (and the key, for a record).
+    """
 
 
 def _check_keys(keys: Sequence[str]) -> None:
@@ -125,7 +161,8 @@ def _encode(img: np.ndarray, fmt: str, compress_level: int,
         if img.dtype != np.uint8:
             raise ValueError(f"fmt='raw' stores uint8 images only; {path} is "
                              f"{img.dtype}. Use fmt='png' for it.")
-        return np.ascontiguousarray(img).tobytes()
+        pixels = np.ascontiguousarray(img).tobytes()
+        return pixels + zlib.crc32(pixels).to_bytes(CHECKSUM_BYTES, 'little')
     ok, buf = cv2.imencode('.png', img,
                            [cv2.IMWRITE_PNG_COMPRESSION, compress_level])
     if not ok:
@@ -151,6 +188,257 @@ def _write_batch(env: 'lmdb.Environment', batch: List[Tuple[bytes, bytes]],
         except lmdb.MapFullError:
             map_size[0] *= 2
             env.set_mapsize(map_size[0])
+
+
+# ---------------------------------------------------------------- outputs
+# Shared by pack_lmdb (one database) and lmdb_backend.pack_dataset (a
+# folder of databases): what an output may replace, where leftovers of
+# killed runs go, and the switch of a finished folder into place.
+
+
+def write_json(path: str, data: dict) -> None:
+    """Write ``data`` to ``path`` as JSON and flush it to disk."""
+    with open(path, 'w') as f:
+        json.dump(data, f)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def load_json(path: str) -> dict:
+    """The JSON object in ``path`` (empty if the file is missing).
+
+    Raises:
+        ValueError: If the file is not a JSON object.
+    """
+    if not osp.isfile(path):
+        return {}
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except ValueError as err:
+        raise ValueError(f'{path} is not valid JSON: {err}') from err
+    if not isinstance(data, dict):
+        raise ValueError(f'{path} must hold a JSON object')
+    return data
+
+
+def foreign_reason(path: str,
+                   marker: str,
+                   allowed: Iterable[str],
+                   legacy: bool = False) -> Optional[str]:
+    """Why the existing ``path`` must not be replaced by a pack (or None).
+
+    A folder may be replaced when it is empty, or when it holds ``marker``
+    (or ``legacy`` is True: an older pack recognised by the caller) and
+    no entry outside ``allowed``, so nothing a user wrote is lost.
+
+    Args:
+        path (str): The existing output.
+        marker (str): File name that marks a folder written by the packer.
+        allowed (Iterable[str]): Entry names the packer writes.
+        legacy (bool): Accept the folder without ``marker``. Defaults to
+            False.
+
+    Returns:
+        str | None: The reason, or None when ``path`` may be replaced.
+    """
+    if osp.islink(path):
+        return 'it is a symbolic link, not a folder written by pack_lmdb'
+    if not osp.isdir(path):
+        return 'it is a file, not a folder written by pack_lmdb'
+    names = set(os.listdir(path))
+    if not names:
+        return None
+    if marker not in names and not legacy:
+        return (f'it has no {marker}, so it is not a folder written by '
+                'pack_lmdb')
+    extra = sorted(names - set(allowed))
+    if extra:
+        return ('it holds entries pack_lmdb did not write: ' +
+                short_listing(extra))
+    return None
+
+
+def db_foreign_reason(path: str) -> Optional[str]:
+    """:func:`foreign_reason` for one database folder of :func:`pack_lmdb`.
+
+    Args:
+        path (str): The database folder.
+
+    Returns:
+        str | None: Why it must not be replaced, or None.
+    """
+    return foreign_reason(path, SIDECAR_FILE, DB_FILES)
+
+
+def check_outside_sources(out: str, paths: Iterable[str]) -> None:
+    """Refuse an output folder that equals or contains a source folder.
+
+    Compared on resolved real paths, before anything is written.
+
+    Args:
+        out (str): The output folder.
+        paths (Iterable[str]): Source files.
+
+    Raises:
+        ValueError: If a source file lies in ``out`` or below it.
+    """
+    real_out = osp.realpath(out)
+    dirs = {osp.dirname(osp.abspath(str(p))) for p in paths}
+    below = real_out.rstrip(os.sep) + os.sep
+    inside = sorted(
+        d for d in dirs
+        if osp.realpath(d) == real_out or osp.realpath(d).startswith(below))
+    if inside:
+        raise ValueError(
+            f'Refusing to pack into {out}: it holds source images (in '
+            f'{short_listing(inside)}), which replacing it would delete. '
+            'Choose an output folder outside the source folders.')
+
+
+def _owner_running(pid: int) -> bool:
+    """Whether process ``pid`` (another than this one) still runs."""
+    if pid == os.getpid():
+        return False  # an earlier call of this process left it
+    if os.name != 'posix':
+        return True  # cannot tell: never touch it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it runs under another user
+        return True
+    return True
+
+
+def clean_stale(path: str, marker: str,
+                foreign: Callable[[str], Optional[str]]) -> None:
+    """Restore or remove what killed runs left next to ``path``.
+
+    ``<path>.old-<pid>`` and ``<path>.tmp-<pid>`` of processes that no
+    longer run: when ``path`` is missing, the newest complete ``.old`` is
+    renamed back to ``path`` (a run died between its two renames); other
+    leftovers holding ``marker`` (``.tmp``) or passing ``foreign`` are
+    removed; anything else is reported with a warning and left.
+
+    Args:
+        path (str): The output folder.
+        marker (str): File name the packer writes first into ``.tmp``.
+        foreign (Callable): :func:`foreign_reason` for a complete output.
+    """
+    parent, base = osp.split(path)
+    if not osp.isdir(parent):
+        return
+    pattern = re.compile(re.escape(base) + r'\.(tmp|old)-(\d+)')
+    stale = []
+    for name in os.listdir(parent):
+        match = pattern.fullmatch(name)
+        if match and not _owner_running(int(match.group(2))):
+            sib = osp.join(parent, name)
+            stale.append((match.group(1), -osp.getmtime(sib), sib))
+    for kind, _, sib in sorted(stale):  # '.old' first, newest first
+        ours = foreign(sib) is None
+        if kind == 'old' and ours and not osp.lexists(path):
+            os.rename(sib, path)
+            print(f'Restored {path} from {sib} (a run was killed while '
+                  'replacing it)')
+        elif ours or (kind == 'tmp' and osp.isfile(osp.join(sib, marker))):
+            shutil.rmtree(sib)
+            print(f'Removed {sib} (left by a killed run)')
+        else:
+            warnings.warn(f'{sib} looks like a leftover of a killed pack '
+                          f'run but is not ours ({foreign(sib)}); it is '
+                          'left as is: check and remove it yourself')
+
+
+def check_replaceable(path: str, overwrite: bool,
+                      foreign: Callable[[str], Optional[str]]) -> None:
+    """Refuse an existing output that is not ours or without overwrite.
+
+    Args:
+        path (str): The output folder.
+        overwrite (bool): Whether the caller asked to replace it.
+        foreign (Callable): :func:`foreign_reason` for the output.
+
+    Raises:
+        FileExistsError: If ``path`` exists and may not be replaced.
+    """
+    if not osp.lexists(path):
+        return
+    reason = foreign(path)
+    if reason is not None:
+        raise FileExistsError(
+            f'Refusing to replace {path}: {reason}. --overwrite only '
+            'replaces an earlier pack; choose another output or move the '
+            'folder away yourself.')
+    if not overwrite:
+        raise FileExistsError(
+            f'{path} already exists; pass overwrite=True (CLI: '
+            '--overwrite) to replace it')
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+_renameat2 = []  # [function or None], looked up once
+
+
+def _exchange(a: str, b: str) -> bool:
+    """Swap two paths atomically (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns:
+        bool: False when the system or file system cannot exchange.
+    """
+    if not sys.platform.startswith('linux'):
+        return False
+    if not _renameat2:
+        try:
+            fn = ctypes.CDLL(None, use_errno=True).renameat2
+            fn.argtypes = [
+                ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                ctypes.c_uint
+            ]
+            fn.restype = ctypes.c_int
+        except (AttributeError, OSError):  # glibc < 2.28, musl, ...
+            fn = None
+        _renameat2.append(fn)
+    fn = _renameat2[0]
+    if fn is None:
+        return False
+    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b),
+          _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), a, None, b)
+
+
+def replace_folder(new: str, dest: str) -> None:
+    """Put the complete folder ``new`` at ``dest``, replacing it.
+
+    With an atomic exchange ``dest`` always holds the old or the new
+    folder. Without one, ``dest`` is renamed to ``<dest>.old-<pid>`` and
+    back if the second rename fails; a run killed between the two renames
+    leaves the old folder as ``.old-<pid>``, which :func:`clean_stale`
+    restores.
+
+    Args:
+        new (str): The finished folder.
+        dest (str): Where it goes.
+    """
+    if not osp.lexists(dest):
+        os.rename(new, dest)
+    elif _exchange(new, dest):
+        shutil.rmtree(new)  # now the old folder
+    else:
+        old = f'{dest}.old-{os.getpid()}'
+        os.rename(dest, old)
+        try:
+            os.rename(new, dest)
+        except BaseException:
+            os.rename(old, dest)
+            raise
+        shutil.rmtree(old)
 
 
 def pack_lmdb(items: Iterable[Tuple[str, str]],
@@ -183,7 +471,9 @@ def pack_lmdb(items: Iterable[Tuple[str, str]],
     Raises:
         ValueError: On bad arguments, bad or duplicate keys, or when
             ``fmt='raw'`` meets a non-uint8 image.
-        FileExistsError: If ``lmdb_path`` exists and ``overwrite`` is False.
+        ValueError: If ``lmdb_path`` holds a source image.
+        FileExistsError: If ``lmdb_path`` exists and ``overwrite`` is False,
+            or it is not a database written by this function.
         FileNotFoundError: If an image file is missing.
         OSError: If an image cannot be decoded.
     """
@@ -199,19 +489,25 @@ def pack_lmdb(items: Iterable[Tuple[str, str]],
         raise ValueError(f'Nothing to pack into {lmdb_path}: no item given')
     _check_keys([k for k, _ in items])
     lmdb_path = osp.abspath(str(lmdb_path)).rstrip(os.sep)
-    if osp.lexists(lmdb_path) and not overwrite:
-        raise FileExistsError(
-            f'{lmdb_path} already exists; pass overwrite=True (CLI: '
-            '--overwrite) to replace it')
+    check_outside_sources(lmdb_path, (p for _, p in items))
+    clean_stale(lmdb_path, SIDECAR_FILE, db_foreign_reason)
+    check_replaceable(lmdb_path, overwrite, db_foreign_reason)
     parent = osp.dirname(lmdb_path)
     os.makedirs(parent, exist_ok=True)
     tmp_path = f'{lmdb_path}.tmp-{os.getpid()}'
-    if osp.lexists(tmp_path):
-        shutil.rmtree(tmp_path)
+    os.makedirs(tmp_path)  # outside the try: never remove what was there
 
     env = None
     try:
-        os.makedirs(tmp_path)
+        sidecar = dict(
+            format=fmt,
+            dtype='uint8' if fmt == 'raw' else 'png',
+            count=len(items),
+            version=SIDECAR_VERSION,
+            checksum=CHECKSUM if fmt == 'raw' else None,
+            complete=False)
+        # first: marks the temporary folder as ours (see clean_stale)
+        write_json(osp.join(tmp_path, SIDECAR_FILE), sidecar)
         first = _read_source(items[0][1])
         first_buf = _encode(first, fmt, compress_level, items[0][1])
         size = [
@@ -246,26 +542,14 @@ def pack_lmdb(items: Iterable[Tuple[str, str]],
         env = None
         if bar is not None:
             print()
-        sidecar = dict(
-            format=fmt,
-            dtype='uint8' if fmt == 'raw' else 'png',
-            count=len(items),
-            version=SIDECAR_VERSION)
-        with open(osp.join(tmp_path, SIDECAR_FILE), 'w') as f:
-            json.dump(sidecar, f)
+        sidecar.update(
+            complete=True,
+            data_size=osp.getsize(osp.join(tmp_path, DATA_FILE)))
+        write_json(osp.join(tmp_path, SIDECAR_FILE), sidecar)
         # meta_info.txt last: its presence marks a complete database.
         with open(osp.join(tmp_path, META_FILE), 'w') as f:
             f.writelines(meta_lines)
-        if osp.lexists(lmdb_path):  # overwrite=True
-            old = f'{lmdb_path}.old-{os.getpid()}'
-            os.rename(lmdb_path, old)
-            os.rename(tmp_path, lmdb_path)
-            if osp.isdir(old) and not osp.islink(old):
-                shutil.rmtree(old)
-            else:
-                os.remove(old)
-        else:
-            os.rename(tmp_path, lmdb_path)
+        replace_folder(tmp_path, lmdb_path)
     except BaseException:  # also KeyboardInterrupt: never leave a temp dir
         if env is not None:
             env.close()
@@ -313,22 +597,91 @@ def read_meta_info(db_path: str) -> Dict[str, Tuple[int, int, int]]:
     return shapes
 
 
-def _read_format(db_path: str) -> str:
-    """Format recorded in the sidecar (``'png'`` when there is none)."""
+def _read_sidecar(db_path: str) -> dict:
+    """The sidecar of a database, checked (empty when there is none)."""
     side = osp.join(db_path, SIDECAR_FILE)
-    if not osp.isfile(side):
-        return 'png'
-    with open(side) as f:
-        fmt = json.load(f).get('format', 'png')
-    if fmt not in FORMATS:
-        raise ValueError(f'{side}: unknown format {fmt!r}')
-    return fmt
+    data = load_json(side)
+    if data.get('format', 'png') not in FORMATS:
+        raise ValueError(f'{side}: unknown format {data["format"]!r}')
+    if data.get('checksum') not in (None, CHECKSUM):
+        raise ValueError(f'{side}: unknown checksum {data["checksum"]!r}; '
+                         'this mmderain reads crc32 only')
+    return data
 
 
-def _decode(buf: Optional[bytes], fmt: str, shape: Optional[Tuple[int, int,
-                                                                  int]],
-            key: str, where: str) -> np.ndarray:
-    """Turn a stored value into an HWC array."""
+def check_data_size(db_path: str) -> int:
+    """Compare ``data.mdb`` with the size recorded when it was packed.
+
+    Cheap (no mapping): call it before opening a database, so that a
+    truncated or half-copied file gives an error instead of SIGBUS.
+    Databases without a recorded size (sidecar version 1, other tools)
+    pass; readers check them against LMDB's header after opening.
+
+    Args:
+        db_path (str): The database folder.
+
+    Returns:
+        int: The size of ``data.mdb`` in bytes.
+
+    Raises:
+        FileNotFoundError: If ``data.mdb`` is missing.
+        LmdbCorruptError: If its size differs from the recorded one.
+    """
+    data = osp.join(db_path, DATA_FILE)
+    if not osp.isfile(data):
+        raise FileNotFoundError(
+            f'{data} not found: {db_path} is not a complete LMDB database')
+    actual = osp.getsize(data)
+    recorded = _read_sidecar(db_path).get('data_size')
+    if recorded is not None and actual != recorded:
+        raise LmdbCorruptError(
+            f'{data} has {actual} bytes but {recorded} were recorded when '
+            f'it was packed ({osp.join(db_path, SIDECAR_FILE)}): the file is '
+            'truncated or still being copied (or was changed); re-pack or '
+            're-copy it')
+    return actual
+
+
+def _open_env(db_path: str) -> 'lmdb.Environment':
+    """Open a database read-only after checking its file size."""
+    actual = check_data_size(db_path)
+    try:
+        env = lmdb.open(
+            db_path,
+            readonly=True,
+            lock=False,
+            readahead=False,
+            meminit=False,
+            max_readers=1024)
+    except lmdb.Error as err:
+        raise LmdbCorruptError(f'Cannot open LMDB {db_path}: '
+                               f'{type(err).__name__}: {err}') from err
+    # The header (read, not mapped) says how many pages are in use; a
+    # shorter file would raise SIGBUS on the first access to a lost page.
+    used = (env.info()['last_pgno'] + 1) * env.stat()['psize']
+    if actual < used:
+        env.close()
+        raise LmdbCorruptError(
+            f'{osp.join(db_path, DATA_FILE)} has {actual} bytes but its '
+            f'LMDB header says {used} are in use: the file is truncated or '
+            'still being copied; re-pack or re-copy it')
+    return env
+
+
+def _decode(buf: Optional[bytes],
+            fmt: str,
+            shape: Optional[Tuple[int, int, int]],
+            key: str,
+            where: str,
+            checksum: Optional[bool] = False,
+            verify: bool = True) -> np.ndarray:
+    """Turn a stored value into an HWC array.
+
+    Args:
+        checksum (bool, optional): Whether raw values end with a CRC-32;
+            None guesses from the length.
+        verify (bool): Check the CRC-32. Defaults to True.
+    """
     if buf is None:
         raise KeyError(f'Key {key!r} not found in LMDB {where}')
     if fmt == 'raw':
@@ -336,15 +689,56 @@ def _decode(buf: Optional[bytes], fmt: str, shape: Optional[Tuple[int, int,
             raise KeyError(
                 f'Key {key!r} has no shape in {META_FILE} of {where}')
         h, w, c = shape
-        if len(buf) != h * w * c:
+        n = h * w * c
+        if checksum is None:
+            checksum = len(buf) == n + CHECKSUM_BYTES
+        expected = n + CHECKSUM_BYTES if checksum else n
+        if len(buf) != expected:
             raise ValueError(
-                f'Raw record {key!r} of {where} has {len(buf)} bytes, '
-                f'expected {h}x{w}x{c}={h * w * c}')
-        return np.frombuffer(buf, np.uint8).reshape(h, w, c)
-    img = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_UNCHANGED)
+                f'Raw record {key!r} of LMDB {where} has {len(buf)} bytes, '
+                f'expected {h}x{w}x{c}={n}' +
+                (f' + {CHECKSUM_BYTES} (CRC-32)' if checksum else ''))
+        if checksum and verify and zlib.crc32(memoryview(buf)[:n]) != \
+                int.from_bytes(buf[n:], 'little'):
+            raise LmdbCorruptError(
+                f'Raw record {key!r} of LMDB {where} is corrupt: its CRC-32 '
+                'does not match (bytes changed on disk or in a copy); re-pack '
+                'or re-copy the database')
+        return np.frombuffer(buf, np.uint8, count=n).reshape(h, w, c)
+    try:
+        img = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as err:
+        raise OSError(f'Cannot decode PNG record {key!r} of LMDB {where}: '
+                      f'{err}') from err
     if img is None:
         raise OSError(f'Cannot decode PNG record {key!r} of LMDB {where}')
     return img[:, :, None] if img.ndim == 2 else img
+
+
+def _get_value(env: 'lmdb.Environment', key: str, where: str) -> bytes:
+    """The stored value of ``key``; errors name the database and key."""
+    try:
+        bkey = key.encode('ascii')
+    except (AttributeError, UnicodeEncodeError):
+        raise KeyError(f'Key {key!r} not found in LMDB {where} (keys are '
+                       'ASCII strings)') from None
+    try:
+        with env.begin(write=False) as txn:
+            buf = txn.get(bkey)
+    except lmdb.Error as err:
+        raise LmdbCorruptError(f'Cannot read key {key!r} of LMDB {where}: '
+                               f'{type(err).__name__}: {err}') from err
+    if buf is None:
+        raise KeyError(f'Key {key!r} not found in LMDB {where}')
+    return buf
+
+
+def _default_verify(verify_checksums: Optional[bool]) -> bool:
+    """``verify_checksums``, or the environment's choice when None."""
+    if verify_checksums is not None:
+        return bool(verify_checksums)
+    value = os.environ.get(VERIFY_ENV, '1').strip().lower()
+    return value not in ('0', 'false', 'no', 'off')
 
 
 class LmdbImageReader:
@@ -354,33 +748,54 @@ class LmdbImageReader:
     lock=False, readahead=False`` and re-opened when the process id
     changed (DataLoader workers, forked or spawned: the environment is
     never pickled), so one reader may be created in the main process and
-    used in every worker.
+    used in every worker. Before opening, ``data.mdb`` is checked against
+    its recorded size and LMDB's header (see :func:`check_data_size`).
 
     Args:
         db_path (str): The database folder.
+        verify_checksums (bool, optional): Check the CRC-32 of each raw
+            record when it is read. Defaults to None: True unless the
+            environment variable ``MMDERAIN_LMDB_VERIFY_CHECKSUMS`` is
+            ``0``/``false``/``no``/``off``.
 
     Examples:
         >>> reader = LmdbImageReader('data/rain100l/train_lmdb/img.lmdb')
         >>> img = reader.get('norain-1')  # HWC uint8, BGR
     """
 
-    def __init__(self, db_path: str) -> None:
+    def __init__(self,
+                 db_path: str,
+                 verify_checksums: Optional[bool] = None) -> None:
         self.db_path = str(db_path)
         if not osp.isdir(self.db_path):
             raise FileNotFoundError(
                 f'LMDB database folder not found: {self.db_path}')
+        self.verify_checksums = _default_verify(verify_checksums)
         self._env = None
         self._pid = None
         self._shapes = None
-        self._fmt = None
+        self._sidecar = None
 
     # ------------------------------------------------------------ meta
     @property
+    def sidecar(self) -> dict:
+        """dict: The contents of ``mmderain_lmdb.json`` (empty if none)."""
+        if self._sidecar is None:
+            self._sidecar = _read_sidecar(self.db_path)
+            if (self._sidecar.get('format') == 'raw'
+                    and not self._sidecar.get('checksum')
+                    and self.verify_checksums):
+                warnings.warn(
+                    f'{self.db_path} was packed without checksums (an '
+                    'older mmderain): its raw records cannot be checked; '
+                    're-pack it with tools/dataset_converters/pack_lmdb.py '
+                    '--format raw --overwrite to get them')
+        return self._sidecar
+
+    @property
     def format(self) -> str:
         """str: ``'png'`` or ``'raw'``."""
-        if self._fmt is None:
-            self._fmt = _read_format(self.db_path)
-        return self._fmt
+        return self.sidecar.get('format', 'png')
 
     @property
     def shapes(self) -> Dict[str, Tuple[int, int, int]]:
@@ -410,26 +825,20 @@ class LmdbImageReader:
         pid = os.getpid()
         if self._env is None or self._pid != pid:
             # A forked child must not use (nor close) the parent's handle.
-            self._env = lmdb.open(
-                self.db_path,
-                readonly=True,
-                lock=False,
-                readahead=False,
-                meminit=False,
-                max_readers=1024)
+            self._env = _open_env(self.db_path)
             self._pid = pid
         return self._env
 
     def get_bytes(self, key: str) -> bytes:
-        """The stored value of ``key``.
+        """The stored image bytes of ``key`` (without a raw CRC-32).
 
         Raises:
             KeyError: If the key is not in the database.
+            LmdbCorruptError: If the database or the record is damaged.
         """
-        with self.env.begin(write=False) as txn:
-            buf = txn.get(key.encode('ascii'))
-        if buf is None:
-            raise KeyError(f'Key {key!r} not found in LMDB {self.db_path}')
+        buf = _get_value(self.env, key, self.db_path)
+        if self.format == 'raw':  # checks the CRC-32, drops it
+            return buf[:self._image(key, buf).nbytes]
         return buf
 
     def get(self, key: str) -> np.ndarray:
@@ -440,10 +849,18 @@ class LmdbImageReader:
 
         Raises:
             KeyError: If the key is not in the database.
+            LmdbCorruptError: If the database or the record is damaged.
+            OSError: If a PNG record cannot be decoded.
         """
+        return self._image(key, _get_value(self.env, key, self.db_path))
+
+    def _image(self, key: str, buf: bytes) -> np.ndarray:
+        """Decode (and for raw records check) the value ``buf`` of ``key``."""
         fmt = self.format
         shape = self.shapes.get(key) if fmt == 'raw' else None
-        return _decode(self.get_bytes(key), fmt, shape, key, self.db_path)
+        return _decode(buf, fmt, shape, key, self.db_path,
+                       bool(self.sidecar.get('checksum')),
+                       self.verify_checksums)
 
     def close(self) -> None:
         """Close the environment of this process (if open)."""
@@ -459,7 +876,8 @@ class LmdbImageReader:
         return state
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(db_path={self.db_path!r})'
+        return (f'{self.__class__.__name__}(db_path={self.db_path!r}, '
+                f'verify_checksums={self.verify_checksums})')
 
 
 def read_lmdb_image(
@@ -476,7 +894,9 @@ def read_lmdb_image(
         fmt (str, optional): ``'png'`` or ``'raw'``. Read from the database
             when a path or reader is given; required with an environment.
         shape (tuple, optional): ``(h, w, c)`` of a raw record; read from
-            ``meta_info.txt`` when a path or reader is given.
+            ``meta_info.txt`` when a path or reader is given. With an
+            environment, a raw value 4 bytes longer than the shape carries
+            a CRC-32, which is checked.
 
     Returns:
         np.ndarray: HWC image, BGR as stored.
@@ -496,9 +916,14 @@ def read_lmdb_image(
                 f'got {fmt!r}')
         if fmt == 'raw' and shape is None:
             raise ValueError("fmt='raw' with an lmdb.Environment needs shape")
-        with env_or_path.begin(write=False) as txn:
-            buf = txn.get(key.encode('ascii'))
-        return _decode(buf, fmt, shape, key, str(env_or_path.path()))
+        where = str(env_or_path.path())
+        return _decode(
+            _get_value(env_or_path, key, where),
+            fmt,
+            shape,
+            key,
+            where,
+            checksum=None)
     return reader.get(key)
 
 
@@ -551,6 +976,7 @@ def verify_lmdb(items: Iterable[Tuple[str, str]],
         checked=0, missing=[], mismatched=[], unreadable_sources=[], extra=[])
     bar = ProgressBar(len(items)) if show_progress else None
     try:
+        reader.env  # a damaged file raises here, not once per key
         for key, path in items:
             report['checked'] += 1
             if bar is not None:

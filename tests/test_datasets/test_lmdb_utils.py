@@ -4,6 +4,9 @@ import json
 import os
 import os.path as osp
 import pickle
+import subprocess
+import sys
+import zlib
 
 import cv2
 import lmdb
@@ -219,3 +222,196 @@ def test_reader_reopens_in_new_process(tmp_path, pairs, monkeypatch):
     reader.close()
     monkeypatch.undo()
     parent_env.close()
+
+
+def _raw_db(tmp_path, n=3, shape=(64, 80, 3)):
+    """A raw database of random (incompressible, findable) images."""
+    rng = np.random.default_rng(1)
+    items = []
+    for i in range(n):
+        path = str(tmp_path / f'src{i}.png')
+        cv2.imwrite(path, rng.integers(0, 256, shape, np.uint8))
+        items.append((f'k{i}', path))
+    db = pack_lmdb(
+        items, str(tmp_path / 'raw.lmdb'), fmt='raw', show_progress=False)
+    return items, db
+
+
+_READ_ALL = ('import sys; from mmderain.datasets.lmdb_utils import '
+             'LmdbImageReader; r = LmdbImageReader(sys.argv[1]); '
+             '[r.get(k) for k in r.keys()]')
+
+
+@pytest.mark.parametrize('recorded', [True, False])
+def test_truncated_data_file_raises_not_sigbus(tmp_path, recorded):
+    """Half a data.mdb is an error naming the file, not SIGBUS (exit 135).
+
+    Run in a subprocess: a SIGBUS shows as a negative return code.
+    """
+    _, db = _raw_db(tmp_path)
+    data = osp.join(db, 'data.mdb')
+    size = osp.getsize(data)
+    side = osp.join(db, 'mmderain_lmdb.json')
+    with open(side) as f:
+        meta = json.load(f)
+    if not recorded:  # a pack of an older version: LMDB's header is used
+        meta.pop('data_size', None)
+        with open(side, 'w') as f:
+            json.dump(meta, f)
+    os.truncate(data, size // 2)
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    proc = subprocess.run([sys.executable, '-c', _READ_ALL, db],
+                          capture_output=True,
+                          text=True,
+                          cwd=root,
+                          env=dict(os.environ, PYTHONPATH=root),
+                          timeout=120)
+    assert proc.returncode == 1, (proc.returncode, proc.stderr[-2000:])
+    assert 'LmdbCorruptError' in proc.stderr and data in proc.stderr
+    assert 'truncated or still being copied' in proc.stderr
+    assert str(size // 2) in proc.stderr
+    if recorded:
+        assert meta['data_size'] == size
+        assert str(size) in proc.stderr  # the recorded size
+
+
+def _flip_byte(db, pixels):
+    """Flip one byte of ``pixels`` where they are stored in data.mdb."""
+    data = osp.join(db, 'data.mdb')
+    with open(data, 'rb') as f:
+        raw = bytearray(f.read())
+    at = raw.find(pixels)
+    assert at >= 0 and raw.find(pixels, at + 1) < 0
+    raw[at + 100] ^= 0x10
+    with open(data, 'wb') as f:
+        f.write(raw)
+
+
+def test_flipped_bytes_in_raw_record_named(tmp_path, monkeypatch):
+    items, db = _raw_db(tmp_path)
+    pixels = cv2.imread(items[1][1]).tobytes()
+    _flip_byte(db, pixels)
+    reader = LmdbImageReader(db)
+    with pytest.raises(OSError) as err:  # LmdbCorruptError
+        reader.get('k1')
+    assert db in str(err.value) and "'k1'" in str(err.value)
+    assert 'CRC-32' in str(err.value)
+    np.testing.assert_array_equal(reader.get('k0'), cv2.imread(items[0][1]))
+    with pytest.raises(OSError, match="'k1'"):
+        reader.get_bytes('k1')
+    report = verify_lmdb(items, db, raise_error=False)
+    assert [k for k, _ in report['mismatched']] == ['k1']
+    assert 'CRC-32' in report['mismatched'][0][1]
+
+    # the switch: no check, the flipped pixel is returned as stored
+    for off in (LmdbImageReader(db, verify_checksums=False),
+                _env_reader(monkeypatch, db)):
+        img = off.get('k1')
+        assert img.tobytes() != pixels
+        assert (img.reshape(-1) != np.frombuffer(pixels, np.uint8)).sum() == 1
+        assert off.get_bytes('k1') == img.tobytes()
+
+
+def _env_reader(monkeypatch, db):
+    monkeypatch.setenv('MMDERAIN_LMDB_VERIFY_CHECKSUMS', '0')
+    reader = LmdbImageReader(db)
+    assert not reader.verify_checksums
+    return reader
+
+
+def test_raw_records_carry_crc32(tmp_path):
+    items, db = _raw_db(tmp_path, n=1)
+    pixels = cv2.imread(items[0][1]).tobytes()
+    reader = LmdbImageReader(db)
+    with reader.env.begin() as txn:
+        value = txn.get(b'k0')
+    assert value == pixels + zlib.crc32(pixels).to_bytes(4, 'little')
+    assert reader.get_bytes('k0') == pixels
+    assert reader.sidecar['checksum'] == 'crc32'
+    env = lmdb.open(db, readonly=True, lock=False)
+    try:  # an environment alone: the CRC-32 is recognised by the length
+        np.testing.assert_array_equal(
+            read_lmdb_image(env, 'k0', fmt='raw', shape=(64, 80, 3)),
+            cv2.imread(items[0][1]))
+    finally:
+        env.close()
+
+
+def test_raw_pack_without_checksums_still_read(tmp_path):
+    """Packs of sidecar version 1 (no CRC-32) read, with a warning."""
+    items, db = _raw_db(tmp_path, n=2)
+    env = lmdb.open(db, map_size=16 * 1024**2)
+    with env.begin(write=True) as txn:
+        for key, path in items:
+            txn.put(key.encode(), cv2.imread(path).tobytes())
+    env.close()
+    with open(osp.join(db, 'mmderain_lmdb.json'), 'w') as f:
+        json.dump(dict(format='raw', dtype='uint8', count=2, version=1), f)
+    reader = LmdbImageReader(db)
+    with pytest.warns(UserWarning, match='re-pack'):
+        img = reader.get('k1')
+    np.testing.assert_array_equal(img, cv2.imread(items[1][1]))
+    with pytest.warns(UserWarning, match='without checksums'):
+        assert verify_lmdb(items, db)['ok']
+
+
+class _BrokenEnv:
+    """An environment whose reads fail as on a damaged B-tree page."""
+
+    def __init__(self, env):
+        self._env = env
+
+    def __getattr__(self, name):
+        return getattr(self._env, name)
+
+    def begin(self, **kwargs):
+        raise lmdb.CorruptedError('MDB_CORRUPTED: Located page was wrong')
+
+
+def test_lmdb_errors_name_database_and_key(tmp_path, pairs, monkeypatch):
+    db = pack_lmdb(_items(pairs), str(tmp_path / 'x.lmdb'),
+                   show_progress=False)
+    real_open = lmdb.open
+    monkeypatch.setattr(lmdb, 'open',
+                        lambda *a, **k: _BrokenEnv(real_open(*a, **k)))
+    with pytest.raises(OSError) as err:
+        LmdbImageReader(db).get('norain-2')
+    msg = str(err.value)
+    assert db in msg and "'norain-2'" in msg and 'MDB_CORRUPTED' in msg
+    monkeypatch.undo()
+    with pytest.raises(KeyError, match="'régen'.*x.lmdb"):
+        LmdbImageReader(db).get('régen')
+
+    # a data.mdb that is no LMDB file (and no recorded size)
+    side = osp.join(db, 'mmderain_lmdb.json')
+    with open(side) as f:
+        meta = json.load(f)
+    del meta['data_size']
+    with open(side, 'w') as f:
+        json.dump(meta, f)
+    with open(osp.join(db, 'data.mdb'), 'wb') as f:
+        f.write(b'not an lmdb file' * 10)
+    with pytest.raises(OSError, match=f'Cannot open LMDB {db}'):
+        LmdbImageReader(db).get('norain-2')
+
+
+def test_overwrite_refuses_what_is_not_a_database(tmp_path, pairs):
+    items = _items(pairs)
+    mine = tmp_path / 'mine'
+    mine.mkdir()
+    (mine / 'notes.txt').write_text('precious')
+    with pytest.raises(FileExistsError, match='no mmderain_lmdb.json'):
+        pack_lmdb(items, str(mine), overwrite=True, show_progress=False)
+    db = pack_lmdb(items, str(tmp_path / 'x.lmdb'), show_progress=False)
+    (tmp_path / 'x.lmdb' / 'notes.txt').write_text('precious')
+    with pytest.raises(FileExistsError, match='did not write: notes.txt'):
+        pack_lmdb(items, db, overwrite=True, show_progress=False)
+    # a folder holding the sources (or above them) is never an output
+    with pytest.raises(ValueError, match='holds source images'):
+        pack_lmdb(items, pairs, overwrite=True, show_progress=False)
+    with pytest.raises(ValueError, match='holds source images'):
+        pack_lmdb(items, str(tmp_path), overwrite=True, show_progress=False)
+    assert (mine / 'notes.txt').read_text() == 'precious'
+    assert (tmp_path / 'x.lmdb' / 'notes.txt').read_text() == 'precious'
+    assert sorted(os.listdir(pairs)) == ['norain', 'rain']
+    assert sorted(os.listdir(tmp_path)) == ['data', 'mine', 'x.lmdb']

@@ -38,6 +38,10 @@ class LoadImageFromLmdb(BaseTransform):
             Defaults to ``'color'``.
         channel_order (str): ``'bgr'`` or ``'rgb'``. Defaults to ``'bgr'``.
         to_float32 (bool): Convert to float32. Defaults to False.
+        verify_checksums (bool, optional): Check the CRC-32 of raw records
+            (see :class:`~mmderain.datasets.lmdb_utils.LmdbImageReader`).
+            Defaults to None: True unless the environment variable
+            ``MMDERAIN_LMDB_VERIFY_CHECKSUMS`` is ``0``.
 
     Required Keys:
 
@@ -57,7 +61,8 @@ class LoadImageFromLmdb(BaseTransform):
                  db_path: Optional[str] = None,
                  color_type: str = 'color',
                  channel_order: str = 'bgr',
-                 to_float32: bool = False) -> None:
+                 to_float32: bool = False,
+                 verify_checksums: Optional[bool] = None) -> None:
         if color_type not in COLOR_TYPES:
             raise ValueError(
                 f'color_type must be one of {COLOR_TYPES}, got {color_type!r}')
@@ -69,12 +74,14 @@ class LoadImageFromLmdb(BaseTransform):
         self.color_type = color_type
         self.channel_order = channel_order
         self.to_float32 = to_float32
+        self.verify_checksums = verify_checksums
         self._readers: Dict[str, LmdbImageReader] = {}
 
     def _reader(self, db_path: str) -> LmdbImageReader:
         reader = self._readers.get(db_path)
         if reader is None:
-            reader = self._readers[db_path] = LmdbImageReader(db_path)
+            reader = self._readers[db_path] = LmdbImageReader(
+                db_path, verify_checksums=self.verify_checksums)
         return reader
 
     def transform(self, results: dict) -> dict:
@@ -141,4 +148,5 @@ class LoadImageFromLmdb(BaseTransform):
         return (f'{self.__class__.__name__}(key={self.key!r}, '
                 f'db_path={self.db_path!r}, color_type={self.color_type!r}, '
                 f'channel_order={self.channel_order!r}, '
-                f'to_float32={self.to_float32})')
+                f'to_float32={self.to_float32}, '
+                f'verify_checksums={self.verify_checksums})')
