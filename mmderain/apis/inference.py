@@ -86,6 +86,8 @@ def init_derainer(config: ConfigType,
         raise TypeError('config must be a file path or an mmengine.Config, '
                         f'but got {type(config).__name__}')
     if cfg_options:
+        from mmderain.utils.config import check_cfg_options
+        check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     if 'model' not in cfg:
         raise KeyError('The config has no `model` field.')

@@ -13,7 +13,7 @@ from mmengine.logging import print_log
 #: ``Runner.__init__`` arguments are added by :func:`known_top_level_keys`).
 EXTRA_TOP_LEVEL_KEYS = ('model_wrapper_cfg', 'find_unused_parameters',
                         'sync_bn', 'compile', 'activation_checkpointing',
-                        'efficient_conv_bn_eval')
+                        'efficient_conv_bn_eval', 'load_from_allow_missing')
 
 
 def known_top_level_keys(cfg: Mapping) -> Set[str]:

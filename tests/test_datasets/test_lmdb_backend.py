@@ -166,3 +166,29 @@ def test_pipeline_compose_reads_lmdb_record_keys(tmp_path):
     results = Compose(load)(lmdb.get_data_info(0))
     assert results['img'].shape == (8, 10, 3)
     assert results['img_lmdb_key'] == 'norain-1'
+
+
+@pytest.mark.parametrize('verify', [None, False])
+def test_checksum_switch_reaches_the_lmdb_reader(tmp_path, verify):
+    """``LoadImageFromFile(verify_checksums=False)`` turns the per-record
+    CRC-32 check off for LMDB samples (a config switch)."""
+    init_default_scope('mmderain')
+    ds_cfg, _ = _paired(tmp_path / 'data')
+    disk = DATASETS.build(ds_cfg)
+    out = str(tmp_path / 'packed')
+    pack_dataset([disk.get_data_info(i) for i in range(len(disk))],
+                 out,
+                 fmt='raw',
+                 show_progress=False)
+    lmdb = DATASETS.build(dict(ds_cfg, backend='lmdb', lmdb_root=out))
+    load = Compose([
+        dict(
+            type='LoadImageFromFile',
+            key='img',
+            channel_order='rgb',
+            verify_checksums=verify)
+    ])
+    results = load(lmdb.get_data_info(0))
+    assert results['img'].shape == (8, 10, 3)
+    reader, = load.transforms[0]._lmdb_loader._readers.values()
+    assert reader.verify_checksums is (verify is None)

@@ -81,3 +81,13 @@ def test_load_config_warns_and_logs(tmp_path):
     # the override is still merged, as MMEngine does
     assert cfg.optim_wraper.optimizer.lr == 1e-4
     assert cfg.optim_wrapper.optimizer.lr == 1e-3
+
+
+def test_init_derainer_warns_about_a_misspelt_key(tmp_path):
+    from mmengine.config import Config
+
+    from mmderain.apis import init_derainer
+    from tests._helpers import tiny_prenet_cfg
+    cfg = Config(tiny_prenet_cfg(str(tmp_path), str(tmp_path)))
+    with pytest.warns(UserWarning, match="'modle.generator.num_stages'"):
+        init_derainer(cfg, cfg_options={'modle.generator.num_stages': 3})

@@ -28,7 +28,9 @@ class LoadImageFromFile(_MMagicLoad):
       chained as ``__cause__``.
 
     All arguments and keys are those of
-    :class:`mmagic.datasets.transforms.LoadImageFromFile`.
+    :class:`mmagic.datasets.transforms.LoadImageFromFile`, plus
+    ``verify_checksums`` for LMDB samples (see :class:`LoadImageFromLmdb`:
+    None follows ``MMDERAIN_LMDB_VERIFY_CHECKSUMS``, on by default).
 
     Required Keys:
 
@@ -42,6 +44,13 @@ class LoadImageFromFile(_MMagicLoad):
     - [KEY]_color_type
     - ori_[KEY] (with ``save_original_img=True``)
     """
+
+    def __init__(self,
+                 *args,
+                 verify_checksums: Optional[bool] = None,
+                 **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.verify_checksums = verify_checksums
 
     def transform(self, results: dict) -> dict:
         """Load the image of ``self.key`` from its file or LMDB record.
@@ -68,7 +77,8 @@ class LoadImageFromFile(_MMagicLoad):
                 key=self.key,
                 color_type=self.color_type,
                 channel_order=self.channel_order,
-                to_float32=self.to_float32)
+                to_float32=self.to_float32,
+                verify_checksums=self.verify_checksums)
         return self._lmdb_loader.transform(results)
 
     def _load_image(self, filename: str) -> np.ndarray:
