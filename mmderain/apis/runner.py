@@ -18,8 +18,9 @@ import torch.distributed as torch_dist
 from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.runner import Runner, find_latest_checkpoint
+from mmengine.runner import Runner
 
+from mmderain.engine.resume import find_resumable_checkpoint
 from mmderain.utils import register_all_modules
 
 
@@ -175,11 +176,24 @@ def build_runner(config: Union[str, Config],
 
 
 def _resume_latest(cfg: Config) -> None:
-    """Point ``cfg`` at the work directory's latest checkpoint (``resume``
-    on), or, without one, start afresh from the config's ``load_from``
-    (``resume`` off) if it has one."""
-    latest = find_latest_checkpoint(osp.abspath(cfg.work_dir))
-    if latest is not None and osp.isfile(latest):
+    """Point ``cfg`` at the work directory's checkpoint to resume from.
+
+    That is the file ``last_checkpoint`` names, or, when that record is
+    empty, garbage or names a missing or unloadable file, the newest
+    loadable ``iter_N.pth``/``epoch_N.pth``
+    (:func:`mmderain.engine.resume.find_resumable_checkpoint`). Without one,
+    the run starts afresh from the config's ``load_from`` if it has one
+    (``resume`` off), or from scratch.
+
+    Args:
+        cfg (Config): The config, modified in place.
+
+    Raises:
+        RuntimeError: If the work directory has checkpoints but none loads.
+    """
+    work_dir = osp.abspath(cfg.work_dir)
+    latest = find_resumable_checkpoint(work_dir)
+    if latest is not None:
         cfg.resume = True
         cfg.load_from = latest
     elif cfg.get('load_from'):
@@ -189,7 +203,11 @@ def _resume_latest(cfg: Config) -> None:
             logger='current')
         cfg.resume = False
     else:
-        cfg.resume = True  # MMEngine starts afresh and says so
+        # MMEngine would try a broken last_checkpoint record again
+        print_log(
+            f'No checkpoint to resume in {cfg.work_dir}; starting afresh.',
+            logger='current')
+        cfg.resume = False
 
 
 class _MetricsRecorder(Hook):
