@@ -1,4 +1,5 @@
 # Copyright (c) mmderain contributors. All rights reserved.
+from .checkpoint_hook import SafeCheckpointHook
 from .rain_augment_hook import RainAugmentHook
 from .rain_sample_hook import RainSampleHook
 from .stage_checkpoint_hook import (LoadStageCheckpointHook,
@@ -6,5 +7,5 @@ from .stage_checkpoint_hook import (LoadStageCheckpointHook,
 
 __all__ = [
     'LoadStageCheckpointHook', 'RainAugmentHook', 'RainSampleHook',
-    'load_generator_state', 'resolve_checkpoint'
+    'SafeCheckpointHook', 'load_generator_state', 'resolve_checkpoint'
 ]
