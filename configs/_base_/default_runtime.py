@@ -6,9 +6,10 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # checkpoints are written atomically (mmderain.utils.AtomicLocalBackend)
+    # checkpoints are written atomically (mmderain.utils.AtomicLocalBackend);
+    # SafeCheckpointHook removes old ones only after the new one is written
     checkpoint=dict(
-        type='CheckpointHook',
+        type='SafeCheckpointHook',
         interval=1,
         by_epoch=True,
         max_keep_ckpts=3,

@@ -18,9 +18,10 @@ import torch.distributed as torch_dist
 from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.runner import Runner, find_latest_checkpoint
+from mmengine.runner import Runner
 
 from mmderain.engine.derain_runner import DerainRunner
+from mmderain.engine.resume import find_resumable_checkpoint
 from mmderain.utils import register_all_modules
 from mmderain.utils.safe_loading import is_url
 
@@ -178,10 +179,15 @@ def build_runner(config: Union[str, Config],
         cfg.load_from = load_from
     if amp:
         _enable_amp(cfg)
-    # every run stops on a non-finite loss, also with a config of its own
+    # every run stops on a non-finite loss and rotates checkpoints safely,
+    # also with a config of its own
     default_hooks = cfg.setdefault('default_hooks', {})
     if 'nonfinite' not in default_hooks:
         default_hooks['nonfinite'] = dict(type='NonFiniteLossHook')
+    checkpoint = default_hooks.get('checkpoint')
+    if isinstance(checkpoint, dict) and checkpoint.get('type') in (
+            'CheckpointHook', 'mmengine.CheckpointHook'):
+        checkpoint['type'] = 'SafeCheckpointHook'
     os.makedirs(osp.abspath(cfg.work_dir), exist_ok=True)
     return DerainRunner.from_cfg(cfg)
 
@@ -193,11 +199,24 @@ def _check_checkpoint_path(path: str) -> None:
 
 
 def _resume_latest(cfg: Config) -> None:
-    """Point ``cfg`` at the work directory's latest checkpoint (``resume``
-    on), or, without one, start afresh from the config's ``load_from``
-    (``resume`` off) if it has one."""
-    latest = find_latest_checkpoint(osp.abspath(cfg.work_dir))
-    if latest is not None and osp.isfile(latest):
+    """Point ``cfg`` at the work directory's checkpoint to resume from.
+
+    That is the file ``last_checkpoint`` names, or, when that record is
+    empty, garbage or names a missing or unloadable file, the newest
+    loadable ``iter_N.pth``/``epoch_N.pth``
+    (:func:`mmderain.engine.resume.find_resumable_checkpoint`). Without one,
+    the run starts afresh from the config's ``load_from`` if it has one
+    (``resume`` off), or from scratch.
+
+    Args:
+        cfg (Config): The config, modified in place.
+
+    Raises:
+        RuntimeError: If the work directory has checkpoints but none loads.
+    """
+    work_dir = osp.abspath(cfg.work_dir)
+    latest = find_resumable_checkpoint(work_dir)
+    if latest is not None:
         cfg.resume = True
         cfg.load_from = latest
     elif cfg.get('load_from'):
@@ -207,7 +226,11 @@ def _resume_latest(cfg: Config) -> None:
             logger='current')
         cfg.resume = False
     else:
-        cfg.resume = True  # MMEngine starts afresh and says so
+        # MMEngine would try a broken last_checkpoint record again
+        print_log(
+            f'No checkpoint to resume in {cfg.work_dir}; starting afresh.',
+            logger='current')
+        cfg.resume = False
 
 
 class _MetricsRecorder(Hook):

@@ -1,4 +1,5 @@
 # Copyright (c) mmderain contributors. All rights reserved.
+from .checkpoint_hook import SafeCheckpointHook
 from .nonfinite_hook import (NonFiniteLossError, NonFiniteLossHook,
                              request_step_skip)
 from .rain_augment_hook import RainAugmentHook
@@ -8,6 +9,6 @@ from .stage_checkpoint_hook import (LoadStageCheckpointHook,
 
 __all__ = [
     'LoadStageCheckpointHook', 'NonFiniteLossError', 'NonFiniteLossHook',
-    'request_step_skip', 'RainAugmentHook', 'RainSampleHook',
-    'load_generator_state', 'resolve_checkpoint'
+    'RainAugmentHook', 'RainSampleHook', 'SafeCheckpointHook',
+    'load_generator_state', 'request_step_skip', 'resolve_checkpoint'
 ]
