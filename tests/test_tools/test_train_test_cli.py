@@ -82,9 +82,11 @@ def test_resume_prefers_the_work_dir_over_a_warm_start(tmp_path):
 
     # nothing to resume yet: start afresh from the warm start (MMEngine
     # alone would try to resume from it and fail on its missing meta)
+    # (distinct experiment names: MMEngine reuses the logger, and so the
+    # log folder, of a run that started in the same second)
     run_tool('train.py', [
         cfg_path, '--work-dir', work, '--resume', '--cfg-options',
-        'train_cfg.max_iters=3'
+        'train_cfg.max_iters=3', 'experiment_name=warm1'
     ])
     assert _resumed_iter(work) is None
     assert torch.load(osp.join(work, 'iter_3.pth'),
@@ -92,7 +94,7 @@ def test_resume_prefers_the_work_dir_over_a_warm_start(tmp_path):
     # then --resume continues the work dir's run, not the warm start
     run_tool('train.py', [
         cfg_path, '--work-dir', work, '--resume', '--cfg-options',
-        'train_cfg.max_iters=4'
+        'train_cfg.max_iters=4', 'experiment_name=warm2'
     ])
     assert _resumed_iter(work) == 3
     assert torch.load(osp.join(work, 'iter_4.pth'),
