@@ -399,6 +399,8 @@ def _derain_file(model: nn.Module, src: str, dst: str, tile: Optional[int],
         OSError: If the image cannot be read or written (names the file).
         MemoryError: If deraining runs out of memory (names the file, its
             size and a tile size to use).
+        FloatingPointError: If the output is not finite (names the file;
+            nothing is written).
     """
     img = _read_image(src)
     try:
@@ -408,6 +410,8 @@ def _derain_file(model: nn.Module, src: str, dst: str, tile: Optional[int],
             channel_order='bgr',
             tile=tile,
             tile_overlap=tile_overlap)
+    except FloatingPointError as err:
+        raise FloatingPointError(f'{src}: {err}') from err
     except (RuntimeError, MemoryError) as err:
         if not _is_out_of_memory(err):
             raise
@@ -504,7 +508,7 @@ def derain_files(model: nn.Module,
         try:
             _derain_file(model, src, dst, tile, tile_overlap, compare_dir)
             written.append(dst)
-        except (OSError, MemoryError) as err:
+        except (OSError, MemoryError, FloatingPointError) as err:
             if on_error is None:
                 raise
             on_error(src, err)

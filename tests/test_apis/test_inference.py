@@ -436,3 +436,24 @@ def test_init_derainer_missing_files(tmp_path):
         init_derainer(_tiny_config(), str(tmp_path / 'nope.pth'))
     with pytest.raises(TypeError):
         init_derainer(dict(model=dict(type='_ApiTestDerainer')))
+
+
+class NaNDerainer(PointwiseDerainer):
+    """Outputs NaN: what a diverged model does."""
+
+    def derain_tensor(self, x: torch.Tensor) -> torch.Tensor:
+        return x * float('nan')
+
+
+def test_non_finite_output_writes_no_image(image_dir, tmp_path):
+    with pytest.raises(FloatingPointError, match='NaN or infinite'):
+        derain_image(NaNDerainer(), _random_image(8, 8))
+    failures = []
+    outputs = derain_files(
+        NaNDerainer(),
+        str(image_dir / 'rain1.png'),
+        str(tmp_path / 'out'),
+        on_error=lambda path, err: failures.append((path, err)))
+    assert outputs == [] and not (tmp_path / 'out' / 'rain1.png').exists()
+    (path, err), = failures
+    assert path.endswith('rain1.png') and 'rain1.png' in str(err)
