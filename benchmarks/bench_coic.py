@@ -148,11 +148,13 @@ def end_to_end_benchmark(args: argparse.Namespace,
     Returns:
         dict[str, float]: Step times (s) and ratios to the BRN step.
     """
-    from mmderain.models.archs import BRN, MomentumEncoder
-    from mmderain.models.layers import modulation_code
-    from mmderain.models.losses import (CoICContrastiveLoss, SSIMLoss,
-                                        detail_negatives,
-                                        hardest_rain_negative)
+    from mmderain.models.archs import BRN
+    from mmderain.models.editors.coic import (CoICContrastiveLoss,
+                                              MomentumEncoder,
+                                              detail_negatives,
+                                              hardest_rain_negative,
+                                              modulation_code)
+    from mmderain.models.losses import SSIMLoss
 
     torch.manual_seed(0)
     b, s = args.e2e_batch, args.e2e_size

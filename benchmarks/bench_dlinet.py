@@ -33,8 +33,8 @@ import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
 from benchmarks._timing import median_time, saved_bytes  # noqa: E402
-from mmderain.models.archs.dlinet import CollaborativeFusion  # noqa: E402
-from mmderain.models.archs.dlinet import DLINet  # noqa: E402
+from mmderain.models.editors.dlinet.dlinet_net import (  # noqa: E402
+    CollaborativeFusion, DLINet)
 
 
 class OfficialFusion(nn.Module):

@@ -46,7 +46,7 @@ import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from mmderain.models.archs.prenet import PReNet  # noqa: E402
-from mmderain.models.archs.variational_prenet import \
+from mmderain.models.editors.vrgnet.variational_prenet import \
     VariationalPReNet  # noqa: E402
 
 

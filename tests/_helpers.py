@@ -6,6 +6,10 @@ import os.path as osp
 import cv2
 import numpy as np
 
+#: The repository root and the folder of the tests' small fixtures.
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TEST_DATA = osp.join(ROOT, 'tests', 'data')
+
 
 def write_pairs(root, n=4, size=(24, 28), seed=0):
     """Write ``n`` random rain/norain PNG pairs under ``root``.

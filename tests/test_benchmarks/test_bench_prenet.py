@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mmderain.models.archs.prenet import PReNet
-from mmderain.models.archs.variational_prenet import VariationalPReNet
+from mmderain.models.editors.vrgnet.variational_prenet import VariationalPReNet
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

@@ -18,7 +18,7 @@ import pytest
 import torch
 from mmengine.registry import init_default_scope
 
-from mmderain.models.layers import modulation_code
+from mmderain.models.editors.coic import modulation_code
 from mmderain.registry import MODELS
 from tests._helpers import run_tool
 

@@ -5,10 +5,10 @@ import os.path as osp
 import pytest
 import torch
 
-from mmderain.models.archs.sagan_critic import SAGANCritic
-from mmderain.models.archs.variational_prenet import VariationalPReNet
-from mmderain.models.archs.vrgnet_encoder import RainEncoder
-from mmderain.models.archs.vrgnet_generator import RainGenerator
+from mmderain.models.editors.vrgnet.sagan_critic import SAGANCritic
+from mmderain.models.editors.vrgnet.variational_prenet import VariationalPReNet
+from mmderain.models.editors.vrgnet.vrgnet_encoder import RainEncoder
+from mmderain.models.editors.vrgnet.vrgnet_generator import RainGenerator
 from tests._helpers import run_tool
 
 NAMES = ('syn100l', 'syn100h', 'syn1400', 'spa')

@@ -29,9 +29,11 @@ import argparse
 import os.path as osp
 from typing import List, Tuple
 
-from mmderain.models.archs.brn import (UNUSED_UNITS, brn_arch_from_state_dict,
-                                       convert_official_brn)
-from mmderain.utils import load_official_state_dict, save_converted_checkpoint
+from mmderain.models.converters import (brn_arch_from_state_dict,
+                                        convert_official_brn,
+                                        load_official_state_dict,
+                                        save_converted_checkpoint)
+from mmderain.models.converters.brn import UNUSED_UNITS
 
 SOURCES = {
     False: 'csdwren/RecDerain (or Schizophreni/CoIC baseline)',
@@ -46,7 +48,7 @@ def convert(src: str, dst: str) -> Tuple[dict, List[str]]:
         src (str): Official BRN state dict file.
         dst (str): Output path of the MMEngine-style checkpoint
             (``{'state_dict': {'generator.*': ...}, 'meta': ...}``, as
-            ``mmderain.utils.convert_official_checkpoint`` writes it),
+            ``mmderain.models.converters.convert_official_checkpoint`` writes it),
             written atomically.
 
     Returns:

@@ -13,8 +13,8 @@ weights and printed. The network works on RGB images in [0, 255].
 """
 import argparse
 
-from mmderain.models.archs.dlinet import convert_official_dlinet
-from mmderain.utils import convert_official_checkpoint
+from mmderain.models.converters import (convert_official_checkpoint,
+                                        convert_official_dlinet)
 
 
 def convert(src: str, dst: str) -> dict:

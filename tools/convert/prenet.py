@@ -13,8 +13,8 @@ the number of stages (6 for every released model).
 """
 import argparse
 
-from mmderain.models.archs.prenet import convert_official_prenet
-from mmderain.utils import convert_official_checkpoint
+from mmderain.models.converters import (convert_official_checkpoint,
+                                        convert_official_prenet)
 
 VARIANT_CONFIGS = {
     ('lstm', False): 'prenet',

@@ -42,11 +42,11 @@ import argparse
 import os.path as osp
 from typing import Callable, Dict, List, Tuple
 
-from mmderain.models.archs.sagan_critic import convert_official_sagan_critic
-from mmderain.models.archs.variational_prenet import \
-    convert_official_vrgnet_derainer
-from mmderain.models.archs.vrgnet_generator import convert_official_vrgnet_ed
-from mmderain.utils import load_official_state_dict, save_converted_checkpoint
+from mmderain.models.converters import (convert_official_sagan_critic,
+                                        convert_official_vrgnet_derainer,
+                                        convert_official_vrgnet_ed,
+                                        load_official_state_dict,
+                                        save_converted_checkpoint)
 
 SOURCE = 'hongwang01/VRGNet'
 

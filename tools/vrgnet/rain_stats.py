@@ -41,9 +41,31 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from tools.vrgnet.generate import _crop, _grid, _read_rgb, _write_rgb  # noqa
-from tools.vrgnet.train_plain import paired_names  # noqa: E402
 
 STATS = ('mean', 'coverage', 'chroma', 'coherence', 'diversity')
+
+
+def paired_names(root: str, option: str) -> tuple:
+    """The rainy/clean pairs of ``root`` (``rain/`` and ``norain/``, same
+    file names): ``(rain_dir, clean_dir, sorted names)``.
+
+    Raises:
+        FileNotFoundError: Naming ``option`` (the command-line option that
+            gave ``root``) if a folder is missing or empty, or clean images
+            are missing.
+    """
+    rain_dir, clean_dir = osp.join(root, 'rain'), osp.join(root, 'norain')
+    for d in (rain_dir, clean_dir):
+        if not osp.isdir(d):
+            raise FileNotFoundError(
+                f'{d} not found: {option} needs ROOT/rain and ROOT/norain')
+    names = sorted(os.listdir(rain_dir))
+    missing = [n for n in names if not osp.isfile(osp.join(clean_dir, n))]
+    if not names or missing:
+        raise FileNotFoundError(
+            f'{clean_dir} lacks the clean images of {missing[:3]}'
+            if missing else f'{rain_dir} is empty')
+    return rain_dir, clean_dir, names
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -20,7 +20,7 @@ from ``x = r = input`` and zero LSTM states; at every iteration:
 
 The LSTM gates are ``i, f, o = sigmoid(.)``, ``g = tanh(.)``,
 ``c' = f * c + i * g``, ``h' = o * tanh(c')`` (the layout of
-:func:`~mmderain.models.archs.lstm_pointwise.lstm_pointwise`). A residual
+:func:`~mmderain.ops.lstm_pointwise.lstm_pointwise`). A residual
 block computes ``relu(relu(conv2(relu(conv1(x)))) + x)``.
 
 The official ``BRN`` also creates ``res_conv4_r`` and ``res_conv5_r`` but
@@ -34,8 +34,7 @@ code_dim=128)`` gives CoIC's modulated BRN (``BRN_CoIM``) with the same
 forward. Inputs and outputs are RGB images in [0, 1], shape (N, 3, H, W),
 any spatial size. The output is not clamped.
 """
-import re
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -43,8 +42,8 @@ import torch.nn.functional as F
 
 from mmderain.models.layers import build_conv2d
 from mmderain.ops import conv2d_relu
+from mmderain.ops.lstm_pointwise import lstm_pointwise
 from mmderain.registry import MODELS
-from .lstm_pointwise import lstm_pointwise
 
 #: Residual blocks of the image and of the rain branch (official forward).
 NUM_RES_BLOCKS = 5
@@ -127,7 +126,7 @@ class BRN(nn.Module):
     up to float rounding: the four gate convolutions of a branch run as one
     convolution with the concatenated kernels, the zero initial states are
     not convolved, the point-wise LSTM update is
-    :func:`~mmderain.models.archs.lstm_pointwise.lstm_pointwise`, and
+    :func:`~mmderain.ops.lstm_pointwise.lstm_pointwise`, and
     without autograd ReLUs are fused into the convolutions on CPU and
     features are kept channels-last. Other convolution types (e.g.
     ``CoIMConv2d``, which also look at the mean of their input, zero states
@@ -310,212 +309,3 @@ class BRN(nn.Module):
         if not return_rain:
             return out
         return out, (rains if return_stages else rains[-1])
-
-
-# ---------------------------------------------------------------------- #
-# official checkpoints
-# ---------------------------------------------------------------------- #
-#: Official single-convolution units (each ``nn.Sequential(conv, act)``
-#: officially, a ``ConvUnit`` in CoIC's ``BRN_CoIM``).
-CONV_UNITS = ('conv0', *GATES, 'conv', 'conv0_r',
-              *(g + '_r' for g in GATES), 'conv_r')
-#: Official residual blocks applied by the forward pass.
-RES_UNITS = (*(f'res_conv{k}' for k in range(1, NUM_RES_BLOCKS + 1)),
-             *(f'res_conv{k}_r' for k in range(1, NUM_RAIN_RES_BLOCKS + 1)))
-#: Residual blocks the official ``BRN`` creates but never applies.
-UNUSED_UNITS = ('res_conv4_r', 'res_conv5_r')
-
-_PARAM = r'(?P<param>weight|bias)'
-_COIM_KEY = re.compile(r'(?P<conv>.+?)\.(?:base_conv\.conv|'
-                       r'g2pa_wgen\.(?P<idx>\d+))\.' + _PARAM + '$')
-
-
-def _official_convs() -> Dict[str, str]:
-    """Official prefix (RecDerain layout) -> our conv name, every conv."""
-    convs = {f'{u}.0': u for u in CONV_UNITS}
-    for u in RES_UNITS:
-        convs[f'{u}.0'] = f'{u}.conv1'
-        convs[f'{u}.2'] = f'{u}.conv2'
-    return convs
-
-
-def _coim_convs() -> Dict[str, str]:
-    """Official prefix (CoIC ``BRN_CoIM`` layout) -> our conv name."""
-    convs = {f'{u}.conv': u for u in CONV_UNITS}
-    for u in RES_UNITS:
-        convs[f'{u}.conv1'] = f'{u}.conv1'
-        convs[f'{u}.conv2'] = f'{u}.conv2'
-    return convs
-
-
-def _detect_layout(keys: Sequence[str]) -> str:
-    if any('.base_conv.conv.' in k for k in keys):
-        return 'coim'
-    if 'conv0.0.weight' in keys:
-        return 'official'
-    raise KeyError(
-        'not an official BRN state dict: expected csdwren/RecDerain or CoIC '
-        "baseline keys ('conv0.0.weight', 'res_conv1.0.weight', ...) or "
-        "CoIC BRN_CoIM keys ('conv0.conv.base_conv.conv.weight', "
-        f"'res_conv1.conv1.base_conv.conv.weight', ...), got {list(keys)[:6]}"
-        f'{" ..." if len(keys) > 6 else ""}')
-
-
-def _check_shapes(out: Dict[str, torch.Tensor]) -> None:
-    """Check converted tensors against the keys and shapes BRN expects.
-
-    Raises:
-        KeyError: Naming unexpected keys, or the missing keys of
-            incomplete modulation MLPs.
-        ValueError: Naming the first tensor of an unexpected shape, with
-            the expected shape.
-    """
-    mid = out['conv0.weight'].shape[0]
-    expected = {
-        k: tuple(v.shape)
-        for k, v in BRN(num_iters=1, mid_channels=mid).state_dict().items()
-    }
-    # modulation MLPs (CoIMConv2d.g2pa): Linear(code + C_in -> C_out), ReLU,
-    # Linear(C_out -> hidden), ReLU, Linear(hidden -> C_in + C_out + k * k)
-    convs = [k[:-len('.weight')] for k in expected if k.endswith('.weight')]
-    modulated = sorted({k[:k.index('.g2pa.')] for k in out if '.g2pa.' in k})
-    if modulated:
-        w0 = out.get('conv0.g2pa.0.weight')
-        w2 = out.get('conv0.g2pa.2.weight')
-        if w0 is None or w2 is None:
-            raise KeyError("incomplete modulation MLP of 'conv0': missing "
-                           "'conv0.g2pa.0.weight' or 'conv0.g2pa.2.weight'")
-        code_dim, hidden = w0.shape[1] - 9, w2.shape[0]
-        for conv in convs:
-            cout, cin, kh, kw = expected[f'{conv}.weight']
-            for i, (o, n) in enumerate(((cout, code_dim + cin), (hidden, cout),
-                                        (cin + cout + kh * kw, hidden))):
-                expected[f'{conv}.g2pa.{2 * i}.weight'] = (o, n)
-                expected[f'{conv}.g2pa.{2 * i}.bias'] = (o, )
-    missing = [k for k in expected if k not in out]
-    unexpected = [k for k in out if k not in expected]
-    if missing or unexpected:
-        raise KeyError(f'converted BRN state dict: missing keys {missing[:6]}'
-                       f', unexpected keys {unexpected[:6]}')
-    for key, shape in expected.items():
-        if tuple(out[key].shape) != shape:
-            raise ValueError(
-                f'BRN tensor {key!r} has shape {tuple(out[key].shape)}, '
-                f'expected {shape} (mid_channels={mid} from conv0)')
-
-
-def convert_official_brn(state_dict: Dict[str, torch.Tensor],
-                         prefixes: Sequence[str] = ('module.', )
-                         ) -> Dict[str, torch.Tensor]:
-    """Map an official BRN state dict onto :class:`BRN`.
-
-    Three layouts are recognised from the keys (``<unit>`` is one of
-    ``conv0, conv_{i,f,g,o}, conv, conv0_r, conv_{i,f,g,o}_r, conv_r``):
-
-    * csdwren/RecDerain ``generator.BRN`` and CoIC's baseline file:
-      ``<unit>.0.*`` -> ``<unit>.*``, ``res_convK[_r].0.*`` / ``.2.*`` ->
-      ``res_convK[_r].conv1.*`` / ``.conv2.*``;
-    * CoIC ``BRN_CoIM``: ``<unit>.conv.base_conv.conv.*`` -> ``<unit>.*``,
-      ``<unit>.conv.g2pa_wgen.N.*`` -> ``<unit>.g2pa.N.*``,
-      ``res_convK[_r].convJ.base_conv.conv.*`` -> ``res_convK[_r].convJ.*``
-      and ``res_convK[_r].convJ.g2pa_wgen.N.*`` ->
-      ``res_convK[_r].convJ.g2pa.N.*``.
-
-    RecDerain's files also hold
-    ``res_conv4_r``/``res_conv5_r``, which the official forward never
-    applies: they are dropped. A ``module.`` prefix (``nn.DataParallel``)
-    is stripped. The CoIM layout gives the keys of ``BRN(conv_cfg=dict(
-    type='CoIMConv2d', code_dim=D))``, ``D`` being the first MLP layer's
-    input width minus the convolution's input channels (128 for the
-    shipped file); see :func:`brn_arch_from_state_dict`.
-
-    Args:
-        state_dict (dict[str, Tensor]): The official state dict.
-        prefixes (Sequence[str]): Key prefixes stripped, in this order,
-            where present. Defaults to ``('module.',)``.
-
-    Returns:
-        dict[str, Tensor]: The state dict of :class:`BRN`.
-
-    Raises:
-        KeyError: If the dict is not an official BRN one (naming the
-            missing or unexpected keys).
-        ValueError: If a tensor does not have the shape BRN expects (naming
-            the key and the expected shape).
-    """
-    sd = dict(state_dict)
-    for prefix in prefixes:
-        sd = {(k[len(prefix):] if k.startswith(prefix) else k): v
-              for k, v in sd.items()}
-    layout = _detect_layout(list(sd))
-    out = {}
-    if layout == 'official':
-        for src, dst in _official_convs().items():
-            for param in ('weight', 'bias'):
-                key = f'{src}.{param}'
-                if key not in sd:
-                    raise KeyError(f'official BRN state dict lacks {key!r} '
-                                   f'(for {dst}.{param})')
-                out[f'{dst}.{param}'] = sd.pop(key)
-    else:
-        convs = _coim_convs()
-        for key in list(sd):
-            m = _COIM_KEY.match(key)
-            if m is None or m['conv'] not in convs:
-                continue
-            dst = convs[m['conv']]
-            mid = '' if m['idx'] is None else f'g2pa.{m["idx"]}.'
-            out[f'{dst}.{mid}{m["param"]}'] = sd.pop(key)
-        missing = [
-            f'{src}.base_conv.conv.{p}' for src, dst in convs.items()
-            for p in ('weight', 'bias') if f'{dst}.{p}' not in out
-        ]
-        if missing:
-            raise KeyError(f'CoIC BRN_CoIM state dict lacks {missing[:4]}'
-                           f'{" ..." if len(missing) > 4 else ""}')
-    unused = [k for k in sd if k.split('.')[0] in UNUSED_UNITS]
-    for k in unused:
-        del sd[k]
-    if sd:
-        raise KeyError(f'unexpected keys in official BRN state dict: '
-                       f'{list(sd)[:8]}{" ..." if len(sd) > 8 else ""}')
-    _check_shapes(out)
-    return out
-
-
-def brn_arch_from_state_dict(state_dict: Dict[str, torch.Tensor]) -> dict:
-    """The :class:`BRN` arguments a converted state dict implies.
-
-    Args:
-        state_dict (dict[str, Tensor]): A :class:`BRN` state dict, e.g. the
-            output of :func:`convert_official_brn`.
-
-    Returns:
-        dict: ``mid_channels`` and, for modulated weights (``*.g2pa.*``),
-        ``conv_cfg=dict(type='CoIMConv2d', code_dim=D)``. ``num_iters`` is
-        not stored in weights (8 for every released model).
-    """
-    w = state_dict['conv0.weight']
-    args = dict(mid_channels=w.shape[0])
-    if 'conv0.g2pa.0.weight' in state_dict:
-        code_dim = state_dict['conv0.g2pa.0.weight'].shape[1] - w.shape[1]
-        args['conv_cfg'] = dict(type='CoIMConv2d', code_dim=code_dim)
-    return args
-
-
-def convert_official_brn_with_args(
-        state_dict: Dict[str, torch.Tensor]) -> Tuple[dict, dict]:
-    """:func:`convert_official_brn` and the arguments it implies.
-
-    The signature of ``mmderain.utils.convert_official_checkpoint``'s
-    ``convert_fn``.
-
-    Args:
-        state_dict (dict[str, Tensor]): The official state dict.
-
-    Returns:
-        tuple[dict, dict]: The state dict of :class:`BRN` and its arguments
-        (:func:`brn_arch_from_state_dict`).
-    """
-    out = convert_official_brn(state_dict)
-    return out, brn_arch_from_state_dict(out)

@@ -4,9 +4,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmderain.models.archs import BRN, convert_official_brn
-from mmderain.models.archs.brn import (brn_arch_from_state_dict,
-                                       convert_official_brn_with_args)
+from mmderain.models.archs import BRN
+from mmderain.models.converters import (brn_arch_from_state_dict,
+                                        convert_official_brn,
+                                        convert_official_brn_with_args)
 from mmderain.registry import MODELS
 
 UNITS = ('conv0', 'conv_i', 'conv_f', 'conv_g', 'conv_o', 'conv', 'conv0_r',

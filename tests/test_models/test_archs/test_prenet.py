@@ -3,7 +3,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmderain.models.archs import PReNet, convert_official_prenet
+from mmderain.models.archs import PReNet
+from mmderain.models.converters import convert_official_prenet
 
 VARIANTS = [('lstm', False), ('lstm', True), (None, False), (None, True)]
 

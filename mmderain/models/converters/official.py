@@ -1,0 +1,78 @@
+# Copyright (c) mmderain contributors. All rights reserved.
+"""Reading official checkpoints and writing converted mmderain ones."""
+import io
+import os.path as osp
+from typing import Callable
+
+import torch
+
+from mmderain.utils.checkpoint import AtomicLocalBackend
+
+
+def convert_official_checkpoint(src: str, dst: str,
+                                convert_fn: Callable[[dict], tuple],
+                                generator_type: str, source: str) -> dict:
+    """Convert an official checkpoint into an mmderain checkpoint.
+
+    The official file is loaded with ``weights_only=True`` (a plain state
+    dict, or a dict holding one under ``'state_dict'``), mapped by
+    ``convert_fn`` and written atomically as
+    ``{'state_dict': {'generator.<key>': ...}, 'meta': ...}``, which
+    ``tools/test.py``, ``tools/derain.py`` and ``load_from`` read.
+
+    Args:
+        src (str): Official checkpoint.
+        dst (str): Output path.
+        convert_fn (Callable): ``state_dict -> (state_dict, generator
+            args)``, e.g.
+            :func:`mmderain.models.archs.convert_official_prenet`.
+        generator_type (str): Registered name of the network, recorded in
+            ``meta['generator']``.
+        source (str): Where the weights come from (official repository).
+
+    Returns:
+        dict: The generator arguments ``convert_fn`` detected.
+    """
+    state, args = convert_fn(load_official_state_dict(src))
+    save_converted_checkpoint(
+        {f'generator.{k}': v
+         for k, v in state.items()},
+        dict(
+            converted_from=osp.basename(src),
+            source=source,
+            generator=dict(type=generator_type, **args)), dst)
+    return args
+
+
+def load_official_state_dict(src: str) -> dict:
+    """Load an official checkpoint's state dict with ``weights_only=True``.
+
+    Args:
+        src (str): A plain state dict file, or a dict holding one under
+            ``'state_dict'``.
+
+    Returns:
+        dict: The state dict.
+
+    Raises:
+        FileNotFoundError: If ``src`` does not exist.
+    """
+    if not osp.isfile(src):
+        raise FileNotFoundError(f'official checkpoint not found: {src}')
+    official = torch.load(src, map_location='cpu', weights_only=True)
+    if isinstance(official, dict) and 'state_dict' in official:
+        official = official['state_dict']
+    return official
+
+
+def save_converted_checkpoint(state_dict: dict, meta: dict, dst: str) -> None:
+    """Write ``{'state_dict': state_dict, 'meta': meta}`` atomically.
+
+    Args:
+        state_dict (dict): Model keys (``generator.*``, ...) to tensors.
+        meta (dict): Where the weights come from and the architectures.
+        dst (str): Output path; its folder is created if needed.
+    """
+    buf = io.BytesIO()
+    torch.save(dict(state_dict=state_dict, meta=meta), buf)
+    AtomicLocalBackend().put(buf.getvalue(), dst)

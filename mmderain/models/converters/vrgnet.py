@@ -1,0 +1,198 @@
+# Copyright (c) mmderain contributors. All rights reserved.
+"""Official hongwang01/VRGNet checkpoints: derainer, rain encoder and
+generator, critic."""
+from collections import OrderedDict
+from typing import Dict, Mapping, Tuple
+
+import torch
+
+from mmderain.models.editors.vrgnet.sagan_critic import SAGANCritic
+from mmderain.models.editors.vrgnet.variational_prenet import \
+    OFFICIAL_NUM_STAGES
+from mmderain.models.editors.vrgnet.vrgnet_encoder import (VRGNET_DEPTHS,
+                                                           RainEncoder)
+from mmderain.models.editors.vrgnet.vrgnet_generator import RainGenerator
+from .prenet import convert_official_prenet_family
+
+
+def convert_official_vrgnet_derainer(
+        official: Dict[str,
+                       torch.Tensor]) -> Tuple[Dict[str, torch.Tensor], dict]:
+    """Map an official VRGNet ``DerainNet_state_*.pt`` onto our derainer.
+
+    The official ``Derain`` module holds the network as ``derainet``
+    (sic): keys ``derainet.conv0.0.*``, ``derainet.conv_{i,f,g,o}.0.*``,
+    ``derainet.res_conv{1..5}.{0,2}.*``, ``derainet.conv.0.*`` and
+    ``derainet.convfinal.0.*``. A ``module.`` prefix (``nn.DataParallel``)
+    and a missing ``derainet.`` prefix (the bare ``PReNet``) are accepted.
+    The layers are mapped as by
+    :func:`~mmderain.models.archs.prenet.convert_official_prenet` (the four
+    gate convolutions are concatenated), ``convfinal`` becoming
+    ``tail_var``.
+
+    Args:
+        official (dict[str, Tensor]): The official state dict.
+
+    Returns:
+        tuple[dict, dict]: The state dict of :class:`VariationalPReNet` and
+        its generator arguments (``num_stages`` is always
+        :data:`OFFICIAL_NUM_STAGES`, hard-coded in the official network).
+
+    Raises:
+        KeyError: If the dict is not an official VRGNet derainer.
+    """
+    state, args = convert_official_prenet_family(
+        official,
+        prefixes=('module.', 'derainet.'),
+        extra_convs={'convfinal.0': 'tail_var'},
+        name='VRGNet derainer')
+    if args['recurrent'] != 'lstm':
+        raise KeyError('not an official VRGNet derainer: the LSTM gates '
+                       'conv_{i,f,g,o} are missing')
+    num_res_blocks = 1 + max(
+        int(k.split('.')[1]) for k in state if k.startswith('res_blocks.'))
+    in_channels = state['tail.weight'].shape[0]
+    return state, dict(
+        num_stages=OFFICIAL_NUM_STAGES,
+        mid_channels=args['mid_channels'],
+        num_res_blocks=num_res_blocks,
+        in_channels=in_channels)
+
+
+def convert_official_sagan_critic(
+        state_dict: Mapping[str, torch.Tensor]) -> Tuple[dict, dict]:
+    """Map an official VRGNet critic state dict onto :class:`SAGANCritic`.
+
+    The mapping is the identity once a leading ``module.`` (from
+    ``nn.DataParallel``) is stripped; the ``.module.`` inside spectral-norm
+    keys (``l1.0.module.weight_bar``) is kept. ``image_size`` and
+    ``conv_dim`` are inferred (256 px iff ``l31``/``l32`` are present). The
+    tensors are not copied.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): Official ``D_state_*.pt`` dict.
+
+    Returns:
+        tuple[dict, dict]: Our state dict and the constructor arguments
+        (``image_size``, ``conv_dim``).
+
+    Raises:
+        KeyError: If keys are missing or unexpected (their names are given).
+        ValueError: If a tensor has the wrong shape, or a 256-px dict has
+            ``conv_dim != 16``.
+    """
+    sd = OrderedDict((k[len('module.'):] if k.startswith('module.') else k, v)
+                     for k, v in state_dict.items())
+    first = 'l1.0.module.weight_bar'
+    if first not in sd:
+        raise KeyError(f'official VRGNet critic state dict is missing '
+                       f"'{first}' (got {list(sd)[:6]} ...)")
+    image_size = 256 if any(k.startswith('l31.') for k in sd) else 64
+    args = dict(image_size=image_size, conv_dim=int(sd[first].shape[0]))
+    with torch.device('meta'):
+        expected = {
+            k: tuple(v.shape)
+            for k, v in SAGANCritic(**args).state_dict().items()
+        }
+    missing = [k for k in expected if k not in sd]
+    unexpected = [k for k in sd if k not in expected]
+    if missing or unexpected:
+        raise KeyError('official VRGNet critic state dict mismatch: missing '
+                       f'keys {missing}, unexpected keys {unexpected}')
+    bad = {
+        k: (tuple(sd[k].shape), shape)
+        for k, shape in expected.items() if tuple(sd[k].shape) != shape
+    }
+    if bad:
+        raise ValueError('official VRGNet critic shape mismatch '
+                         f'(got, expected): {bad}')
+    return sd, args
+
+
+def _expected_shapes(model_cls: type, args: Mapping) -> Dict[str, tuple]:
+    """State-dict shapes of ``model_cls(**args)`` without allocating it."""
+    with torch.device('meta'):
+        model = model_cls(**args)
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def _check_state(name: str, sd: Mapping[str, torch.Tensor],
+                 expected: Mapping[str, tuple]) -> None:
+    missing = [k for k in expected if k not in sd]
+    unexpected = [k for k in sd if k not in expected]
+    if missing or unexpected:
+        raise KeyError(f'official VRGNet {name} state dict mismatch: '
+                       f'missing keys {missing}, unexpected keys '
+                       f'{unexpected}')
+    bad = {
+        k: (tuple(sd[k].shape), shape)
+        for k, shape in expected.items() if tuple(sd[k].shape) != shape
+    }
+    if bad:
+        raise ValueError(f'official VRGNet {name} shape mismatch '
+                         f'(got, expected): {bad}')
+
+
+def convert_official_vrgnet_ed(
+        state_dict: Mapping[str, torch.Tensor]) -> Tuple[dict, dict, dict]:
+    """Split an official ``EDNet`` state dict into ours.
+
+    Accepts the dict of an official ``ED_state_*.pt`` (keys
+    ``encoder.main.*`` and ``decoder.main.*``, optionally all prefixed with
+    ``module.``) for the 64-px (``vrgnet.py``) or 256-px (``vrgnet_256.py``)
+    network. ``image_size``, ``latent_dim`` and ``base_channels`` are
+    inferred from the shapes; the tensors themselves are not copied.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): The official state dict.
+
+    Returns:
+        tuple[dict, dict, dict]: ``(encoder_sd, generator_sd, args)``: state
+        dicts for :class:`RainEncoder` and :class:`RainGenerator`, and the
+        constructor arguments of both (``latent_dim``, ``base_channels``,
+        ``image_size``), e.g. ``RainGenerator(**args).load_state_dict(
+        generator_sd)``.
+
+    Raises:
+        KeyError: If keys are missing or unexpected (their names are given).
+        ValueError: If the architecture cannot be inferred or a tensor has
+            the wrong shape.
+    """
+    enc, dec, other = OrderedDict(), OrderedDict(), []
+    for key, value in state_dict.items():
+        k = key[len('module.'):] if key.startswith('module.') else key
+        if k.startswith('encoder.'):
+            enc[k[len('encoder.'):]] = value
+        elif k.startswith('decoder.'):
+            dec[k[len('decoder.'):]] = value
+        else:
+            other.append(key)
+    if other:
+        raise KeyError('unexpected keys in official VRGNet ED state dict '
+                       f'(expected encoder.* / decoder.*): {other}')
+    if 'main.0.weight' not in enc:
+        raise KeyError('official VRGNet ED state dict is missing '
+                       "'encoder.main.0.weight'")
+    convs = [k for k, v in enc.items() if k.endswith('weight') and v.ndim == 4]
+    depth = len(convs) - 1
+    sizes = {d: size for size, d in VRGNET_DEPTHS.items()}
+    if depth not in sizes:
+        raise ValueError(
+            f'cannot infer image_size: the official encoder has {len(convs)} '
+            'convolutions (expected 5 for 64 px or 7 for 256 px)')
+    image_size = sizes[depth]
+    linear_key = f'main.{2 * depth + 3}.weight'
+    if linear_key not in enc:
+        raise KeyError(f"official VRGNet ED state dict is missing "
+                       f"'encoder.{linear_key}'")
+    out_features = enc[linear_key].shape[0]
+    if out_features % 2:
+        raise ValueError('the encoder output size must be 2 * latent_dim, '
+                         f'got {out_features}')
+    args = dict(
+        latent_dim=out_features // 2,
+        base_channels=int(enc['main.0.weight'].shape[0]),
+        image_size=image_size)
+    _check_state('encoder', enc, _expected_shapes(RainEncoder, args))
+    _check_state('decoder', dec, _expected_shapes(RainGenerator, args))
+    return enc, dec, args

@@ -1,0 +1,133 @@
+# Copyright (c) mmderain contributors. All rights reserved.
+import pytest
+import torch
+from mmagic.structures import DataSample
+from mmengine.optim import OptimWrapper
+from mmengine.registry import init_default_scope
+
+from mmderain.models.base_models import BaseDerainer, quantize
+from mmderain.registry import MODELS
+
+
+def _build(**kwargs):
+    init_default_scope('mmderain')
+    cfg = dict(
+        type='BaseDerainer',
+        generator=dict(
+            type='PReNet', num_stages=2, mid_channels=4, num_res_blocks=1),
+        pixel_loss=dict(type='SSIMLoss'))
+    cfg.update(kwargs)
+    return MODELS.build(cfg)
+
+
+def _batch(n=2, h=12, w=14, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for _ in range(n):
+        img = torch.randint(0, 256, (3, h, w), generator=g, dtype=torch.uint8)
+        gt = torch.randint(0, 256, (3, h, w), generator=g, dtype=torch.uint8)
+        ds = DataSample(gt_img=gt.float())
+        ds.set_metainfo(dict(img_channel_order='rgb', gt_channel_order='rgb'))
+        inputs.append(img.float())
+        samples.append(ds)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def test_quantize_modes():
+    x = torch.tensor([0.4, 0.5, 254.6, 254.99])
+    assert torch.equal(
+        quantize(x, 'round'), torch.tensor([0., 1., 255., 255.]))
+    assert torch.equal(
+        quantize(x, 'trunc'), torch.tensor([0., 0., 254., 254.]))
+    assert torch.equal(quantize(x, None), x)
+    with pytest.raises(ValueError, match='quantize'):
+        quantize(x, 'floor')
+    with pytest.raises(ValueError, match='quantize'):
+        _build(test_cfg=dict(quantize='nearest'))
+
+
+def test_default_preprocessor_is_rgb_unit_range():
+    model = _build()
+    assert isinstance(model, BaseDerainer)
+    data = model.data_preprocessor(_batch(), training=True)
+    assert 0 <= data['inputs'].min() and data['inputs'].max() <= 1
+    # gt is normalised like the inputs
+    assert data['data_samples'].gt_img.max() <= 1
+
+
+def test_train_step_updates_weights_and_logs_losses():
+    model = _build(pixel_loss=[
+        dict(type='SSIMLoss'),
+        dict(type='mmagic.L1Loss', loss_weight=0.5)
+    ])
+    optim = OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-2))
+    before = [p.detach().clone() for p in model.parameters()]
+    log = model.train_step(_batch(), optim)
+    assert set(log) == {'loss', 'loss_SSIMLoss', 'loss_L1Loss'}
+    assert torch.isclose(log['loss'],
+                         log['loss_SSIMLoss'] + log['loss_L1Loss'])
+    assert any(not torch.equal(a, b)
+               for a, b in zip(before, model.parameters()))
+
+
+def test_stage_loss_weights():
+    model = _build(train_cfg=dict(stage_loss_weights=[0.5, 1.0]))
+    data = model.data_preprocessor(_batch(), training=True)
+    loss = model(**data, mode='loss')['loss_SSIMLoss']
+    stages = model.generator(data['inputs'], return_stages=True)
+    gt = data['data_samples'].gt_img
+    expected = 0.5 * model.pixel_loss(stages[0], gt) + model.pixel_loss(
+        stages[1], gt)
+    assert torch.isclose(loss, expected)
+    bad = _build(train_cfg=dict(stage_loss_weights=[1.0]))
+    with pytest.raises(ValueError, match='stage_loss_weights'):
+        bad(**bad.data_preprocessor(_batch(), training=True), mode='loss')
+
+
+@pytest.mark.parametrize('mode', ['round', 'trunc', None])
+def test_predict_is_bgr_0_255_quantised(mode):
+    model = _build(test_cfg=dict(quantize=mode)).eval()
+    batch = _batch(n=1)
+    with torch.no_grad():
+        out = model.test_step(batch)[0]
+        rgb01 = model.derain_tensor(batch['inputs'][0][None] / 255.)[0]
+    pred = out.output.pred_img
+    assert pred.shape == (3, 12, 14)
+    expected = quantize(rgb01.flip(0) * 255., mode)  # RGB -> BGR
+    torch.testing.assert_close(pred, expected, atol=1e-3, rtol=0)
+    if mode is not None:
+        assert torch.equal(pred, pred.round())
+
+
+class _Recorder(torch.nn.Module):
+    """Identity generator that records the spatial size it was given."""
+
+    def __init__(self):
+        super().__init__()
+        self.sizes = []
+
+    def forward(self, x):
+        self.sizes.append(tuple(x.shape[-2:]))
+        return x
+
+
+def test_pad_multiple_pads_and_crops_back():
+    model = _build(pad_multiple=8).eval()
+    model.generator = _Recorder()
+    x = torch.rand(1, 3, 13, 10)
+    out = model.derain_tensor(x)
+    assert model.generator.sizes == [(16, 16)]
+    torch.testing.assert_close(out, x)  # identity survives pad + crop
+    model.derain_tensor(torch.rand(1, 3, 16, 8))
+    assert model.generator.sizes[-1] == (16, 8)  # no padding when divisible
+    with pytest.raises(ValueError, match='pad_multiple'):
+        _build(pad_multiple=0)
+
+
+@pytest.mark.parametrize('loss', ['L1Loss', 'MSELoss', 'CharbonnierLoss'])
+def test_pixel_losses_of_mmagic_resolve_in_mmderain_scope(loss):
+    model = _build(pixel_loss=dict(type=loss))
+    assert type(model.pixel_loss).__name__ == loss
+    data = model.data_preprocessor(_batch(), training=True)
+    value = model(**data, mode='loss')[f'loss_{loss}']
+    assert value > 0
