@@ -23,7 +23,7 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-import mmderain.models.editors.vrgnet.variational_prenet  # noqa: F401 (registers)
+import mmderain.models.editors.vrgnet  # noqa: F401 (registers)
 from tests._helpers import assert_metrics_match, run_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

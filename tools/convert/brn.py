@@ -48,8 +48,8 @@ def convert(src: str, dst: str) -> Tuple[dict, List[str]]:
         src (str): Official BRN state dict file.
         dst (str): Output path of the MMEngine-style checkpoint
             (``{'state_dict': {'generator.*': ...}, 'meta': ...}``, as
-            ``mmderain.models.converters.convert_official_checkpoint`` writes it),
-            written atomically.
+            :func:`mmderain.models.converters.convert_official_checkpoint`
+            writes it), written atomically.
 
     Returns:
         tuple[dict, list[str]]: The detected generator arguments

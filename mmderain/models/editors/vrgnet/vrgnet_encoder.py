@@ -8,7 +8,7 @@ Removal* (Wang et al., CVPR 2021; official code: hongwang01/VRGNet, commit
 VRGNet models a rainy patch as ``O = B + G(z)`` with a latent rain code
 ``z ~ N(0, I)``. :class:`RainEncoder` is the inference network
 ``q(z | O) = N(mu_z(O), diag exp(logvar_z(O)))``; the generator ``G`` is
-:class:`~mmderain.models.editors.vrgnet.vrgnet_generator.RainGenerator`. Sampling
+:class:`~mmderain.models.editors.vrgnet.RainGenerator`. Sampling
 ``z = mu + exp(logvar / 2) * eps`` (reparametrisation), the in-place clamp of
 ``logvar`` to ``[log 1e-8, log 1e4]`` and the KL term belong to the training
 wrapper, not to this module.
@@ -51,7 +51,7 @@ Conventions (as in the official code):
 * Parameters: 2,918,656 (64 px, defaults); 45,256,448 (256 px).
 * Official initialisation (``weights_init``: N(0, 0.02) on convolution
   weights only) is available as
-  :func:`~mmderain.models.editors.vrgnet.vrgnet_generator.vrgnet_weights_init`; the
+  :func:`~mmderain.models.editors.vrgnet.vrgnet_weights_init`; the
   constructor keeps PyTorch's default initialisation.
 """
 from typing import Tuple

@@ -1,5 +1,5 @@
 # Copyright (c) mmderain contributors. All rights reserved.
-"""Tests of :mod:`mmderain.models.editors.vrgnet.sagan_critic` (VRGNet critic ``D``).
+"""Tests of :mod:`mmderain.models.editors.vrgnet.sagan_critic` (critic ``D``).
 
 Parity with the official code
 -----------------------------

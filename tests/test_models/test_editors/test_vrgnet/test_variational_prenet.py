@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import mmderain.models.editors.vrgnet.variational_prenet  # noqa: F401 (registers)
+import mmderain.models.editors.vrgnet  # noqa: F401 (registers)
 from mmderain.models.archs.prenet import PReNet
 from mmderain.models.converters import (convert_official_prenet,
                                         convert_official_vrgnet_derainer)

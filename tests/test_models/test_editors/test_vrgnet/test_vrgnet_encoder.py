@@ -1,5 +1,5 @@
 # Copyright (c) mmderain contributors. All rights reserved.
-"""Tests of :mod:`mmderain.models.editors.vrgnet.vrgnet_encoder` (VRGNet ``RNet``).
+"""Tests of :mod:`mmderain.models.editors.vrgnet.vrgnet_encoder` (``RNet``).
 
 Parity with the official code
 -----------------------------

@@ -1,5 +1,5 @@
 # Copyright (c) mmderain contributors. All rights reserved.
-"""Tests of :mod:`mmderain.models.editors.vrgnet.vrgnet_generator` (VRGNet ``G``).
+"""Tests of :mod:`mmderain.models.editors.vrgnet.vrgnet_generator` (``G``).
 
 Parity with the official code
 -----------------------------
