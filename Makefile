@@ -3,6 +3,7 @@
 #   make demo    set up (if needed) and derain sample photos
 #   make test    set up (if needed) and run the test suite
 #   make setup   only create/refresh the environment in .venv/
+#   make lint    flake8, isort, yapf and codespell on the whole tree
 #
 # The environment is isolated inside the checkout (.venv/). Set-up is
 # idempotent: it re-runs only when requirements/* or setup.py change, so a
@@ -19,7 +20,10 @@ export MAX_JOBS ?= 2
 export MMCV_WITH_OPS ?= 1
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test clean-env
+LINT_PATHS := $(wildcard mmderain tools tests benchmarks configs projects) setup.py
+LINT_STAMP := $(VENV)/.mmderain-lint-installed
+
+.PHONY: setup demo test lint clean-env
 
 setup: $(STAMP)
 
@@ -41,6 +45,17 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+$(LINT_STAMP): requirements/lint.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install $(PIP_FLAGS) -r requirements/lint.txt
+	@touch $(LINT_STAMP)
+
+lint: $(LINT_STAMP)
+	$(BIN)/python -m flake8 $(LINT_PATHS)
+	$(BIN)/python -m isort --check-only --diff $(LINT_PATHS)
+	$(BIN)/python -m yapf --diff --recursive $(LINT_PATHS)
+	$(BIN)/codespell $(LINT_PATHS) docs README.md
 
 clean-env:
 	rm -rf $(VENV)
