@@ -40,9 +40,9 @@ from mmengine.registry import init_default_scope  # noqa: E402
 from torch.utils.data import DataLoader, RandomSampler  # noqa: E402
 
 from mmderain.datasets import PairedImageDataset  # noqa: E402
-from mmderain.datasets.lmdb_backend import pack_dataset  # noqa: E402
-from mmderain.datasets.lmdb_utils import VERIFY_ENV  # noqa: E402
-from mmderain.datasets.lmdb_utils import LmdbImageReader  # noqa: E402
+from mmderain.datasets.lmdb.packing import pack_dataset  # noqa: E402
+from mmderain.datasets.lmdb.reader import VERIFY_ENV  # noqa: E402
+from mmderain.datasets.lmdb.reader import LmdbImageReader  # noqa: E402
 
 _TAIL = [
     dict(type='PairedRandomCrop', patch_size=100),

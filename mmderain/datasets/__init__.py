@@ -1,25 +1,24 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """Datasets and data transforms of mmderain."""
+from .base_dataset import BaseDerainDataset
 from .index_file_dataset import SPA_GT_RULE, IndexFileDataset
-from .lmdb_paired_dataset import LmdbPairedDataset
-from .lmdb_utils import (LmdbImageReader, LmdbVerifyError, pack_lmdb,
-                         read_lmdb_image, read_meta_info, verify_lmdb)
+from .lmdb import (LmdbCorruptError, LmdbImageReader, read_lmdb_image,
+                   read_meta_info)
 from .many_to_one_dataset import ManyToOneDataset
 from .mixed_dataset import MIXED_META_KEYS, MixedDataset, MixedDatasetSampler
 from .paired_image_dataset import PairedImageDataset, natural_sort_key
 from .side_by_side_dataset import SideBySideDataset
 from .transforms import (AddRainStreaks, CheckPairedSize, LoadImageFromFile,
-                         LoadImageFromLmdb, PairedRandomCrop, SplitSideBySide,
-                         check_paired_size, line_kernel, synthesize_rain)
+                         PairedRandomCrop, SplitSideBySide, check_paired_size,
+                         line_kernel, synthesize_rain)
 from .unpaired_image_dataset import UnpairedImageDataset
 
 __all__ = [
-    'PairedImageDataset', 'natural_sort_key', 'SideBySideDataset',
-    'ManyToOneDataset', 'IndexFileDataset', 'SPA_GT_RULE', 'MixedDataset',
-    'MixedDatasetSampler', 'MIXED_META_KEYS', 'UnpairedImageDataset',
-    'AddRainStreaks', 'CheckPairedSize', 'LoadImageFromFile',
-    'PairedRandomCrop', 'SplitSideBySide', 'check_paired_size', 'line_kernel',
-    'synthesize_rain', 'LmdbPairedDataset', 'LmdbImageReader',
-    'LmdbVerifyError', 'pack_lmdb', 'read_lmdb_image', 'read_meta_info',
-    'verify_lmdb', 'LoadImageFromLmdb'
+    'BaseDerainDataset', 'PairedImageDataset', 'natural_sort_key',
+    'SideBySideDataset', 'ManyToOneDataset', 'IndexFileDataset', 'SPA_GT_RULE',
+    'MixedDataset', 'MixedDatasetSampler', 'MIXED_META_KEYS',
+    'UnpairedImageDataset', 'AddRainStreaks', 'CheckPairedSize',
+    'LoadImageFromFile', 'PairedRandomCrop', 'SplitSideBySide',
+    'check_paired_size', 'line_kernel', 'synthesize_rain', 'LmdbImageReader',
+    'LmdbCorruptError', 'read_lmdb_image', 'read_meta_info'
 ]

@@ -1,7 +1,7 @@
 # Copyright (c) mmderain contributors. All rights reserved.
-"""Folder scanning shared by the file-based datasets."""
+"""Folder scanning and list files shared by the file-based datasets."""
 import os.path as osp
-from typing import Dict, Sequence, Tuple, Union
+from typing import Dict, Iterable, Iterator, List, Sequence, Tuple, Union
 
 from mmengine.fileio.backends import BaseStorageBackend
 
@@ -56,3 +56,33 @@ def scan_stems(file_backend: BaseStorageBackend, folder: str,
         raise FileNotFoundError(
             f'No image with suffix {img_suffix} found in {folder}')
     return stems
+
+
+def list_file_fields(lines: Iterable[str], where: str, max_fields: int,
+                     expected: str) -> Iterator[Tuple[int, List[str]]]:
+    """The fields of each line of a list file (annotation, index, pairs).
+
+    Blank lines and lines starting with ``#`` are skipped.
+
+    Args:
+        lines (Iterable[str]): The lines of the file.
+        where (str): The file, named in errors.
+        max_fields (int): Most fields a line may hold.
+        expected (str): What a line holds, for the error message, e.g.
+            ``'"rain_path gt_path"'``.
+
+    Yields:
+        tuple[int, list[str]]: The line number (from 1) and the fields.
+
+    Raises:
+        ValueError: If a line holds more than ``max_fields`` fields (the
+            file and line are named).
+    """
+    for line_no, line in enumerate(lines, start=1):
+        fields = line.split()
+        if not fields or fields[0].startswith('#'):
+            continue
+        if len(fields) > max_fields:
+            raise ValueError(f'{where}:{line_no}: expected {expected}, got '
+                             f'{line.strip()!r}')
+        yield line_no, fields

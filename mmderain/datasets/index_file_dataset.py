@@ -2,14 +2,14 @@
 """Dataset of rainy/clean pairs listed in an index file (SPA-Data)."""
 import os.path as osp
 import re
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from mmengine.dataset import BaseDataset
 from mmengine.fileio import list_from_file
 
 from mmderain.registry import DATASETS
 from mmderain.utils.path import short_listing
-from .lmdb_backend import LmdbBackendMixin
+from .base_dataset import BaseDerainDataset
+from .folder_utils import list_file_fields
 
 #: ``gt_rule`` deriving SPA-Data's clean path from a rainy path:
 #: ``real_world/000/000-0/000-0_1-1.png`` ->
@@ -19,7 +19,7 @@ SPA_GT_RULE = (r'^(.*?)real_world/(.+)_\d+-\d+(\.\w+)$',
 
 
 @DATASETS.register_module()
-class IndexFileDataset(LmdbBackendMixin, BaseDataset):
+class IndexFileDataset(BaseDerainDataset):
     """Rainy/clean pairs listed line by line in a text file.
 
     Made for SPA-Data (Wang et al., "Spatial Attentive Single-Image
@@ -51,28 +51,16 @@ class IndexFileDataset(LmdbBackendMixin, BaseDataset):
     Args:
         ann_file (str): The index file, relative to ``data_root`` unless
             absolute. Required.
-        data_root (str, optional): Root of the listed paths. Defaults to
-            None.
-        data_prefix (dict): Folders prepended to the rainy (``img``) and
-            clean (``gt``) paths. Defaults to ``dict(img='', gt='')``.
-        pipeline (Sequence[dict | Callable]): Processing pipeline.
-            Defaults to ().
         gt_rule (tuple[str, str], optional): ``(pattern, replacement)`` of
             ``re.sub`` deriving the clean path of one-column lines.
             Defaults to None.
         check_files (bool): Check that every listed file exists. Defaults
             to True.
-        metainfo (dict, optional): Meta information. Defaults to None.
-        test_mode (bool): Whether the dataset is used for testing.
-            Defaults to False.
-        backend_args (dict, optional): Arguments of the file backend.
-            Defaults to None.
-        backend (str): ``'disk'`` reads the image files; ``'lmdb'`` reads
-            the databases packed by ``tools/dataset_converters/pack_lmdb.py``
-            (nothing else in the config changes). Defaults to ``'disk'``.
-        lmdb_root (str, optional): Folder of the packed databases. Defaults
-            to ``<data_root>_lmdb``.
-        **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset`.
+        **kwargs: The shared arguments of :class:`BaseDerainDataset`
+            (``data_root``, ``data_prefix``, ``pipeline``, ``test_mode``,
+            ``backend``, ``lmdb_root``, ...); ``data_prefix`` holds the
+            folders prepended to the rainy (``img``) and clean (``gt``)
+            paths and defaults to ``dict(img='', gt='')``.
 
     Raises:
         ValueError: For a malformed line, a duplicated rainy path, a rule
@@ -88,27 +76,17 @@ class IndexFileDataset(LmdbBackendMixin, BaseDataset):
 
     METAINFO = dict(dataset_type='index_file_dataset', task_name='derain')
 
+    DEFAULT_PREFIX = dict(img='', gt='')
+
     def __init__(self,
                  ann_file: str = '',
-                 data_root: Optional[str] = None,
-                 data_prefix: Optional[Dict[str, str]] = None,
-                 pipeline: Sequence[Union[dict, Callable]] = (),
+                 *,
                  gt_rule: Optional[Sequence[str]] = None,
                  check_files: bool = True,
-                 metainfo: Optional[dict] = None,
-                 test_mode: bool = False,
-                 backend_args: Optional[dict] = None,
-                 backend: str = 'disk',
-                 lmdb_root: Optional[str] = None,
                  **kwargs) -> None:
         if not ann_file:
             raise ValueError('IndexFileDataset needs ann_file, the list of '
                              '"rainy_path clean_path" lines')
-        if data_prefix is None:
-            data_prefix = dict(img='', gt='')
-        if set(data_prefix) != {'img', 'gt'}:
-            raise ValueError('data_prefix must have exactly the keys "img" '
-                             f'(rainy) and "gt" (clean), got {data_prefix}')
         self.gt_rule: Optional[Tuple[re.Pattern, str]] = None
         if gt_rule is not None:
             if len(gt_rule) != 2:
@@ -120,22 +98,13 @@ class IndexFileDataset(LmdbBackendMixin, BaseDataset):
                 raise ValueError(
                     f'Invalid gt_rule pattern {gt_rule[0]!r}: {err}') from err
         self.check_files = check_files
-        self._init_storage(
-            data_root,
-            data_prefix,
-            tuple(data_prefix),
-            backend_args,
-            backend,
-            lmdb_root,
-            uri=data_root or ann_file)
-        super().__init__(
-            ann_file=ann_file,
-            metainfo=metainfo,
-            data_root=data_root or '',
-            data_prefix=dict(data_prefix),
-            pipeline=list(pipeline),
-            test_mode=test_mode,
-            **kwargs)
+        super().__init__(ann_file=ann_file, **kwargs)
+
+    @staticmethod
+    def _backend_uri(data_root: Optional[str], data_prefix: Dict[str, str],
+                     ann_file: str) -> str:
+        """``data_root``, else the index file (see the base class)."""
+        return data_root or ann_file
 
     @staticmethod
     def _clean(rel: str) -> str:
@@ -176,16 +145,10 @@ class IndexFileDataset(LmdbBackendMixin, BaseDataset):
         name = osp.basename(self.ann_file)
         data_list, missing = [], []
         seen: Dict[str, int] = {}
-        for line_no, line in enumerate(
-                list_from_file(self.ann_file, backend_args=self.backend_args),
-                start=1):
-            fields = line.split()
-            if not fields or fields[0].startswith('#'):
-                continue
+        lines = list_from_file(self.ann_file, backend_args=self.backend_args)
+        for line_no, fields in list_file_fields(lines, self.ann_file, 2,
+                                                '"rainy_path clean_path"'):
             where = f'{self.ann_file}:{line_no}'
-            if len(fields) > 2:
-                raise ValueError(f'{where}: expected "rainy_path '
-                                 f'clean_path", got {line.strip()!r}')
             img_rel = self._clean(fields[0])
             gt_rel = (
                 self._clean(fields[1]) if len(fields) == 2 else self._gt_of(

@@ -2,22 +2,19 @@
 """Dataset where several rainy images share one clean image (DDN)."""
 import re
 from collections import defaultdict
-from typing import Callable, Dict, List, Optional, Sequence, Union
-
-from mmengine.dataset import BaseDataset
+from typing import Dict, List, Optional, Sequence, Union
 
 from mmderain.registry import DATASETS
 from mmderain.utils.path import natural_sort_key, short_listing
+from .base_dataset import IMG_SUFFIXES, BaseDerainDataset
 from .folder_utils import normalize_suffixes, scan_stems
-from .lmdb_backend import LmdbBackendMixin
-from .paired_image_dataset import IMG_SUFFIXES
 
 #: Default rainy-stem pattern of DDN/Rain1400: ``N_k`` -> clean ``N``.
 DDN_PATTERN = r'^(?P<stem>.+)_(\d+)$'
 
 
 @DATASETS.register_module()
-class ManyToOneDataset(LmdbBackendMixin, BaseDataset):
+class ManyToOneDataset(BaseDerainDataset):
     """Rainy images rendered from a shared clean image (DDN/Rain1400).
 
     DDN (Fu et al., "Removing rain from single images via a deep detail
@@ -30,12 +27,6 @@ class ManyToOneDataset(LmdbBackendMixin, BaseDataset):
     are sorted naturally by the rainy stem (``1_2`` before ``1_10``).
 
     Args:
-        data_root (str, optional): Root of ``data_prefix``. Defaults to None.
-        data_prefix (dict): Folders of the rainy (``img``) and clean
-            (``gt``) images. Defaults to
-            ``dict(img='rainy_image', gt='ground_truth')``.
-        pipeline (Sequence[dict | Callable]): Processing pipeline.
-            Defaults to ().
         rain_pattern (str): Regular expression matched (``re.match``, so
             anchor the end with ``$``) against each rainy stem; its group
             ``stem`` (or group 1) is the clean stem. Defaults to
@@ -45,17 +36,10 @@ class ManyToOneDataset(LmdbBackendMixin, BaseDataset):
         img_suffix (str | Sequence[str]): Accepted extensions, with or
             without the dot, case-insensitive. Defaults to png, jpg, jpeg,
             bmp, tif and tiff.
-        metainfo (dict, optional): Meta information. Defaults to None.
-        test_mode (bool): Whether the dataset is used for testing.
-            Defaults to False.
-        backend_args (dict, optional): Arguments of the file backend.
-            Defaults to None.
-        backend (str): ``'disk'`` reads the image files; ``'lmdb'`` reads
-            the databases packed by ``tools/dataset_converters/pack_lmdb.py``
-            (nothing else in the config changes). Defaults to ``'disk'``.
-        lmdb_root (str, optional): Folder of the packed databases. Defaults
-            to ``<data_root>_lmdb``.
-        **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset`.
+        **kwargs: The shared arguments of :class:`BaseDerainDataset`
+            (``data_root``, ``data_prefix``, ``pipeline``, ``test_mode``,
+            ``backend``, ``lmdb_root``, ...); ``data_prefix`` defaults to
+            ``dict(img='rainy_image', gt='ground_truth')``.
 
     Raises:
         ValueError: If a rainy stem does not match ``rain_pattern`` or its
@@ -71,18 +55,13 @@ class ManyToOneDataset(LmdbBackendMixin, BaseDataset):
 
     METAINFO = dict(dataset_type='many_to_one_dataset', task_name='derain')
 
+    DEFAULT_PREFIX = dict(img='rainy_image', gt='ground_truth')
+
     def __init__(self,
-                 data_root: Optional[str] = None,
-                 data_prefix: Optional[Dict[str, str]] = None,
-                 pipeline: Sequence[Union[dict, Callable]] = (),
+                 *,
                  rain_pattern: str = DDN_PATTERN,
                  allow_unused_gt: bool = False,
                  img_suffix: Union[str, Sequence[str]] = IMG_SUFFIXES,
-                 metainfo: Optional[dict] = None,
-                 test_mode: bool = False,
-                 backend_args: Optional[dict] = None,
-                 backend: str = 'disk',
-                 lmdb_root: Optional[str] = None,
                  **kwargs) -> None:
         try:
             self.rain_regex = re.compile(rain_pattern)
@@ -93,20 +72,10 @@ class ManyToOneDataset(LmdbBackendMixin, BaseDataset):
                 and self.rain_regex.groups < 1):
             raise ValueError(f'rain_pattern {rain_pattern!r} needs a group '
                              '(?P<stem>...) capturing the clean stem')
-        if data_prefix is None:
-            data_prefix = dict(img='rainy_image', gt='ground_truth')
         self.rain_pattern = rain_pattern
         self.allow_unused_gt = allow_unused_gt
         self.img_suffix = normalize_suffixes(img_suffix)
-        self._init_storage(data_root, data_prefix, ('img', 'gt'), backend_args,
-                           backend, lmdb_root)
-        super().__init__(
-            metainfo=metainfo,
-            data_root=data_root or '',
-            data_prefix=dict(data_prefix),
-            pipeline=list(pipeline),
-            test_mode=test_mode,
-            **kwargs)
+        super().__init__(**kwargs)
 
     def _scan(self, folder: str) -> Dict[str, str]:
         """Map stem -> file name for the images of ``folder``."""

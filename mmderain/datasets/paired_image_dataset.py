@@ -1,23 +1,21 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """Dataset of rainy/clean image pairs stored in two folders."""
 import os.path as osp
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from mmengine.dataset import BaseDataset
 from mmengine.fileio import list_from_file
 
 from mmderain.registry import DATASETS
-from mmderain.utils.path import IMG_EXTENSIONS, natural_sort_key, short_listing
-from .folder_utils import normalize_suffixes, scan_stems
-from .lmdb_backend import LmdbBackendMixin
+from mmderain.utils.path import natural_sort_key, short_listing
+from .base_dataset import IMG_SUFFIXES, BaseDerainDataset
+from .folder_utils import list_file_fields, normalize_suffixes, scan_stems
 
-IMG_SUFFIXES = tuple(ext[1:] for ext in IMG_EXTENSIONS)
 LAYOUTS = ('auto', 'same_name', 'template', 'rain200')
 RAIN200_TMPL = '{}x2'
 
 
 @DATASETS.register_module()
-class PairedImageDataset(LmdbBackendMixin, BaseDataset):
+class PairedImageDataset(BaseDerainDataset):
     """Rainy/clean image pairs from two folders (or an annotation file).
 
     The rainy image of each pair is the network input ``img`` and the clean
@@ -54,12 +52,6 @@ class PairedImageDataset(LmdbBackendMixin, BaseDataset):
     stem, or the clean relative path without extension with ``ann_file``).
 
     Args:
-        data_root (str, optional): Root of ``data_prefix`` and ``ann_file``.
-            Defaults to None.
-        data_prefix (dict): Folders of the rainy (``img``) and clean
-            (``gt``) images. Defaults to ``dict(img='rain', gt='norain')``.
-        pipeline (Sequence[dict | Callable]): Processing pipeline.
-            Defaults to ().
         layout (str): One of ``'auto'``, ``'same_name'``, ``'template'``,
             ``'rain200'``. Defaults to ``'auto'``.
         img_name_tmpl (str, optional): Template mapping a clean stem to the
@@ -67,21 +59,13 @@ class PairedImageDataset(LmdbBackendMixin, BaseDataset):
         img_suffix (str | Sequence[str]): Accepted extensions, with or
             without the dot, case-insensitive. Defaults to png, jpg, jpeg,
             bmp, tif and tiff.
-        ann_file (str): Optional pair list. Defaults to ''.
-        metainfo (dict, optional): Meta information. Defaults to None.
-        test_mode (bool): Whether the dataset is used for testing.
-            Defaults to False.
-        backend_args (dict, optional): Arguments of the file backend.
-            Defaults to None.
-        backend (str): ``'disk'`` reads the image files; ``'lmdb'`` reads
-            the databases packed by ``tools/dataset_converters/pack_lmdb.py``
-            (nothing else in the config changes). Defaults to ``'disk'``.
-        lmdb_root (str, optional): Folder of the packed databases. Defaults
-            to ``<data_root>_lmdb``.
-        **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset`.
+        **kwargs: The shared arguments of :class:`BaseDerainDataset`
+            (``data_root``, ``data_prefix``, ``pipeline``, ``ann_file``,
+            ``test_mode``, ``backend``, ``lmdb_root``, ...);
+            ``data_prefix`` defaults to ``dict(img='rain', gt='norain')``.
 
     Note:
-        This subclasses MMEngine's ``BaseDataset`` rather than mmagic's
+        This builds on MMEngine's ``BaseDataset`` rather than mmagic's
         ``BasicImageDataset``: the latter neither checks that the partner
         file exists nor sorts, and matching/validation is the whole job here.
 
@@ -97,19 +81,13 @@ class PairedImageDataset(LmdbBackendMixin, BaseDataset):
 
     METAINFO = dict(dataset_type='paired_image_dataset', task_name='derain')
 
+    DEFAULT_PREFIX = dict(img='rain', gt='norain')
+
     def __init__(self,
-                 data_root: Optional[str] = None,
-                 data_prefix: Optional[Dict[str, str]] = None,
-                 pipeline: Sequence[Union[dict, Callable]] = (),
+                 *,
                  layout: str = 'auto',
                  img_name_tmpl: Optional[str] = None,
                  img_suffix: Union[str, Sequence[str]] = IMG_SUFFIXES,
-                 ann_file: str = '',
-                 metainfo: Optional[dict] = None,
-                 test_mode: bool = False,
-                 backend_args: Optional[dict] = None,
-                 backend: str = 'disk',
-                 lmdb_root: Optional[str] = None,
                  **kwargs) -> None:
         if layout not in LAYOUTS:
             raise ValueError(
@@ -125,21 +103,10 @@ class PairedImageDataset(LmdbBackendMixin, BaseDataset):
         if img_name_tmpl is not None and img_name_tmpl.count('{}') != 1:
             raise ValueError('img_name_tmpl must contain exactly one "{}", '
                              f'got {img_name_tmpl!r}')
-        if data_prefix is None:
-            data_prefix = dict(img='rain', gt='norain')
         self.img_suffix = normalize_suffixes(img_suffix)
         self.layout = layout
         self.img_name_tmpl = img_name_tmpl
-        self._init_storage(data_root, data_prefix, ('img', 'gt'), backend_args,
-                           backend, lmdb_root)
-        super().__init__(
-            ann_file=ann_file,
-            metainfo=metainfo,
-            data_root=data_root or '',
-            data_prefix=dict(data_prefix),
-            pipeline=list(pipeline),
-            test_mode=test_mode,
-            **kwargs)
+        super().__init__(**kwargs)
 
     # ------------------------------------------------------------ listing
     def load_disk_data_list(self) -> List[dict]:
@@ -225,15 +192,9 @@ class PairedImageDataset(LmdbBackendMixin, BaseDataset):
         """Read ``rain_rel_path gt_rel_path`` lines of ``ann_file``."""
         img_dir, gt_dir = self.data_prefix['img'], self.data_prefix['gt']
         data_list, missing = [], []
-        for line_no, line in enumerate(
-                list_from_file(self.ann_file, backend_args=self.backend_args),
-                start=1):
-            fields = line.split()
-            if not fields or fields[0].startswith('#'):
-                continue
-            if len(fields) > 2:
-                raise ValueError(f'{self.ann_file}:{line_no}: expected '
-                                 f'"rain_path gt_path", got {line!r}')
+        lines = list_from_file(self.ann_file, backend_args=self.backend_args)
+        for _, fields in list_file_fields(lines, self.ann_file, 2,
+                                          '"rain_path gt_path"'):
             img_rel, gt_rel = fields[0], fields[-1]
             info = dict(
                 img_path=self._join(img_dir, img_rel),

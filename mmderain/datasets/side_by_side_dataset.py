@@ -1,20 +1,17 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """Dataset of side-by-side images (rainy and clean halves in one file)."""
 import os.path as osp
-from typing import Callable, Dict, List, Optional, Sequence, Union
-
-from mmengine.dataset import BaseDataset
+from typing import Dict, List, Optional, Sequence, Union
 
 from mmderain.registry import DATASETS
 from mmderain.utils.path import natural_sort_key, short_listing
+from .base_dataset import IMG_SUFFIXES, BaseDerainDataset
 from .folder_utils import normalize_suffixes
-from .lmdb_backend import LmdbBackendMixin
-from .paired_image_dataset import IMG_SUFFIXES
 from .transforms.side_by_side import SIDE_BY_SIDE_ORDERS, check_order
 
 
 @DATASETS.register_module()
-class SideBySideDataset(LmdbBackendMixin, BaseDataset):
+class SideBySideDataset(BaseDerainDataset):
     """Images that hold the rainy and the clean view side by side.
 
     Rain800 (ID-CGAN, Zhang et al. 2017; 700 training and 100 ``test_syn``
@@ -37,27 +34,16 @@ class SideBySideDataset(LmdbBackendMixin, BaseDataset):
     Args:
         order (str): ``'rain_left'`` or ``'clean_left'``: which half of the
             file is the rainy input. Required.
-        data_root (str, optional): Root of ``data_prefix``. Defaults to None.
-        data_prefix (dict): ``dict(img=folder)``, the folder of the combined
-            files relative to ``data_root``. Defaults to ``dict(img='')``.
-        pipeline (Sequence[dict | Callable]): Processing pipeline.
-            Defaults to ().
         recursive (bool): Also list images in sub-folders (DID-MDN
             training data). Defaults to False.
         img_suffix (str | Sequence[str]): Accepted extensions, with or
             without the dot, case-insensitive. Defaults to png, jpg, jpeg,
             bmp, tif and tiff.
-        metainfo (dict, optional): Meta information. Defaults to None.
-        test_mode (bool): Whether the dataset is used for testing.
-            Defaults to False.
-        backend_args (dict, optional): Arguments of the file backend.
-            Defaults to None.
-        backend (str): ``'disk'`` reads the image files; ``'lmdb'`` reads
-            the databases packed by ``tools/dataset_converters/pack_lmdb.py``
-            (nothing else in the config changes). Defaults to ``'disk'``.
-        lmdb_root (str, optional): Folder of the packed databases. Defaults
-            to ``<data_root>_lmdb``.
-        **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset`.
+        **kwargs: The shared arguments of :class:`BaseDerainDataset`
+            (``data_root``, ``data_prefix``, ``pipeline``, ``test_mode``,
+            ``backend``, ``lmdb_root``, ...); ``data_prefix`` is
+            ``dict(img=folder)``, the folder of the combined files relative
+            to ``data_root``, and defaults to ``dict(img='')``.
 
     Raises:
         ValueError: If ``order`` is missing or invalid.
@@ -73,18 +59,14 @@ class SideBySideDataset(LmdbBackendMixin, BaseDataset):
 
     METAINFO = dict(dataset_type='side_by_side_dataset', task_name='derain')
 
+    PREFIX_KEYS = ('img', )
+    DEFAULT_PREFIX = dict(img='')
+
     def __init__(self,
                  order: Optional[str] = None,
-                 data_root: Optional[str] = None,
-                 data_prefix: Optional[Dict[str, str]] = None,
-                 pipeline: Sequence[Union[dict, Callable]] = (),
+                 *,
                  recursive: bool = False,
                  img_suffix: Union[str, Sequence[str]] = IMG_SUFFIXES,
-                 metainfo: Optional[dict] = None,
-                 test_mode: bool = False,
-                 backend_args: Optional[dict] = None,
-                 backend: str = 'disk',
-                 lmdb_root: Optional[str] = None,
                  **kwargs) -> None:
         if order is None:
             raise ValueError(
@@ -93,20 +75,10 @@ class SideBySideDataset(LmdbBackendMixin, BaseDataset):
                 'of each file is rainy (Rain800: clean_left, DID-MDN/'
                 'Rain1200: rain_left; check one file of your copy)')
         check_order(order)
-        if data_prefix is None:
-            data_prefix = dict(img='')
         self.order = order
         self.recursive = recursive
         self.img_suffix = normalize_suffixes(img_suffix)
-        self._init_storage(data_root, data_prefix, ('img', ), backend_args,
-                           backend, lmdb_root)
-        super().__init__(
-            metainfo=metainfo,
-            data_root=data_root or '',
-            data_prefix=dict(data_prefix),
-            pipeline=list(pipeline),
-            test_mode=test_mode,
-            **kwargs)
+        super().__init__(**kwargs)
 
     def lmdb_extra_info(self) -> dict:
         """The half order, which LMDB mode must keep with every sample."""

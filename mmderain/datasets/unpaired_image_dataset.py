@@ -1,22 +1,20 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """Dataset of rainy images without ground truth (real rainy photos)."""
 import os.path as osp
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import List, Sequence, Union
 
-from mmengine.dataset import BaseDataset
 from mmengine.fileio import list_from_file
 
 from mmderain.registry import DATASETS
-from mmderain.utils.path import IMG_EXTENSIONS, natural_sort_key
-from .folder_utils import normalize_suffixes
-from .lmdb_backend import LmdbBackendMixin
+from mmderain.utils.path import natural_sort_key
+from .base_dataset import IMG_SUFFIXES, BaseDerainDataset
+from .folder_utils import list_file_fields, normalize_suffixes
 
-IMG_SUFFIXES = tuple(ext[1:] for ext in IMG_EXTENSIONS)
 _MAX_LISTED = 10
 
 
 @DATASETS.register_module()
-class UnpairedImageDataset(LmdbBackendMixin, BaseDataset):
+class UnpairedImageDataset(BaseDerainDataset):
     """Rainy images of one folder, without clean targets.
 
     For real rainy photos (e.g. the 147 internet images of SSID-KD or
@@ -35,29 +33,16 @@ class UnpairedImageDataset(LmdbBackendMixin, BaseDataset):
     without extension, ``/``-separated).
 
     Args:
-        data_root (str, optional): Root of ``data_prefix`` and ``ann_file``.
-            Defaults to None.
-        data_prefix (dict): Folder of the images, key ``img``, relative to
-            ``data_root``. Defaults to ``dict(img='')``.
-        pipeline (Sequence[dict | Callable]): Processing pipeline.
-            Defaults to ().
         recursive (bool): Also list images of sub-folders. Defaults to
             False.
         img_suffix (str | Sequence[str]): Accepted extensions, with or
             without the dot. Defaults to those of
             :data:`mmderain.utils.path.IMG_EXTENSIONS`.
-        ann_file (str): Optional list of images. Defaults to ''.
-        metainfo (dict, optional): Meta information. Defaults to None.
-        test_mode (bool): Whether the dataset is used for testing.
-            Defaults to False.
-        backend_args (dict, optional): Arguments of the file backend.
-            Defaults to None.
-        backend (str): ``'disk'`` reads the image files; ``'lmdb'`` reads
-            the databases packed by ``tools/dataset_converters/pack_lmdb.py``
-            (nothing else in the config changes). Defaults to ``'disk'``.
-        lmdb_root (str, optional): Folder of the packed databases. Defaults
-            to ``<data_root>_lmdb``.
-        **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset`.
+        **kwargs: The shared arguments of :class:`BaseDerainDataset`
+            (``data_root``, ``data_prefix``, ``pipeline``, ``ann_file``,
+            ``test_mode``, ``backend``, ``lmdb_root``, ...);
+            ``data_prefix`` is the folder of the images, key ``img``,
+            relative to ``data_root``, and defaults to ``dict(img='')``.
 
     Raises:
         FileNotFoundError: If the folder is missing, holds no image, or a
@@ -71,33 +56,17 @@ class UnpairedImageDataset(LmdbBackendMixin, BaseDataset):
 
     METAINFO = dict(dataset_type='unpaired_image_dataset', task_name='derain')
 
+    PREFIX_KEYS = ('img', )
+    DEFAULT_PREFIX = dict(img='')
+
     def __init__(self,
-                 data_root: Optional[str] = None,
-                 data_prefix: Optional[Dict[str, str]] = None,
-                 pipeline: Sequence[Union[dict, Callable]] = (),
+                 *,
                  recursive: bool = False,
                  img_suffix: Union[str, Sequence[str]] = IMG_SUFFIXES,
-                 ann_file: str = '',
-                 metainfo: Optional[dict] = None,
-                 test_mode: bool = False,
-                 backend_args: Optional[dict] = None,
-                 backend: str = 'disk',
-                 lmdb_root: Optional[str] = None,
                  **kwargs) -> None:
-        if data_prefix is None:
-            data_prefix = dict(img='')
         self.img_suffix = normalize_suffixes(img_suffix)
         self.recursive = recursive
-        self._init_storage(data_root, data_prefix, ('img', ), backend_args,
-                           backend, lmdb_root)
-        super().__init__(
-            ann_file=ann_file,
-            metainfo=metainfo,
-            data_root=data_root or '',
-            data_prefix=dict(data_prefix),
-            pipeline=list(pipeline),
-            test_mode=test_mode,
-            **kwargs)
+        super().__init__(**kwargs)
 
     def _folder(self) -> str:
         """The image folder (``data_root`` joined with ``data_prefix``)."""
@@ -140,15 +109,9 @@ class UnpairedImageDataset(LmdbBackendMixin, BaseDataset):
     def _load_from_ann(self, folder: str) -> List[dict]:
         """Read the relative image paths of ``ann_file``."""
         data_list, missing = [], []
-        for line_no, line in enumerate(
-                list_from_file(self.ann_file, backend_args=self.backend_args),
-                start=1):
-            fields = line.split()
-            if not fields or fields[0].startswith('#'):
-                continue
-            if len(fields) > 1:
-                raise ValueError(f'{self.ann_file}:{line_no}: expected one '
-                                 f'image path, got {line!r}')
+        lines = list_from_file(self.ann_file, backend_args=self.backend_args)
+        for _, fields in list_file_fields(lines, self.ann_file, 1,
+                                          'one image path'):
             info = self._info(folder, fields[0])
             if not self.file_backend.isfile(info['img_path']):
                 missing.append(info['img_path'])

@@ -11,10 +11,9 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-from mmderain.datasets import lmdb_utils
-from mmderain.datasets.lmdb_backend import (lmdb_data_list, pack_dataset,
-                                            plan_pack)
-from mmderain.datasets.lmdb_utils import LmdbImageReader
+from mmderain.datasets.lmdb import (LmdbImageReader, atomic_output,
+                                    lmdb_data_list)
+from mmderain.datasets.lmdb.packing import pack_dataset, plan_pack
 from tests._helpers import run_tool, tiny_prenet_cfg, write_pairs
 
 TOOL = 'dataset_converters/pack_lmdb.py'
@@ -65,9 +64,9 @@ def test_pack_from_config_and_verify(tmp_path, fmt, capsys):
                     [cfg, '--out', out, '--verify-only', '--no-progress']) == 1
     err = capsys.readouterr().err
     assert 'FAILED' in err and "'norain-2'" in err and 'img.lmdb' in err
-    assert run_tool(TOOL, [
-        cfg, '--out', out, '--overwrite', '--verify', '--no-progress'
-    ]) == 0
+    assert run_tool(
+        TOOL,
+        [cfg, '--out', out, '--overwrite', '--verify', '--no-progress']) == 0
     assert sorted(os.listdir(tmp_path)) == ['cfg.py', 'data', 'out']
 
 
@@ -75,13 +74,13 @@ def test_pack_from_dirs(tmp_path):
     data = write_pairs(tmp_path / 'data', n=2, size=(8, 12))
     out = str(tmp_path / 'out')
     assert run_tool(TOOL, [
-        '--img-dir', osp.join(data, 'rain'), '--gt-dir',
-        osp.join(data, 'norain'), '--out', out, '--format', 'raw',
-        '--verify', '--no-progress'
+        '--img-dir',
+        osp.join(data, 'rain'), '--gt-dir',
+        osp.join(data, 'norain'), '--out', out, '--format', 'raw', '--verify',
+        '--no-progress'
     ]) == 0
-    assert LmdbImageReader(osp.join(out, 'gt.lmdb')).keys() == [
-        'norain-1', 'norain-2'
-    ]
+    assert LmdbImageReader(osp.join(
+        out, 'gt.lmdb')).keys() == ['norain-1', 'norain-2']
 
 
 def test_many_rainy_per_clean(tmp_path):
@@ -107,14 +106,18 @@ def test_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.py'):
         run_tool(TOOL, [str(tmp_path / 'nope.py'), '--out', 'o'])
     data = write_pairs(tmp_path / 'data', n=1, size=(8, 12))
-    os.rename(osp.join(data, 'rain', 'norain-1.png'),
-              osp.join(data, 'rain', 'pluie-é.png'))
-    os.rename(osp.join(data, 'norain', 'norain-1.png'),
-              osp.join(data, 'norain', 'pluie-é.png'))
+    os.rename(
+        osp.join(data, 'rain', 'norain-1.png'),
+        osp.join(data, 'rain', 'pluie-é.png'))
+    os.rename(
+        osp.join(data, 'norain', 'norain-1.png'),
+        osp.join(data, 'norain', 'pluie-é.png'))
     with pytest.raises(ValueError, match='not ASCII'):
         run_tool(TOOL, [
-            '--img-dir', osp.join(data, 'rain'), '--gt-dir',
-            osp.join(data, 'norain'), '--out', str(tmp_path / 'o')
+            '--img-dir',
+            osp.join(data, 'rain'), '--gt-dir',
+            osp.join(data, 'norain'), '--out',
+            str(tmp_path / 'o')
         ])
     assert sorted(os.listdir(tmp_path)) == ['data']
 
@@ -133,12 +136,12 @@ def _tree(root):
 def _run_cli(args, cwd=None):
     """Run the tool in a new process (a SIGBUS shows as a return code)."""
     root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    return subprocess.run([sys.executable,
-                           osp.join(root, 'tools', TOOL), *args],
-                          capture_output=True,
-                          text=True,
-                          cwd=cwd,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, osp.join(root, 'tools', TOOL), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300)
 
 
 def test_overwrite_never_deletes_the_sources(tmp_path):
@@ -180,8 +183,7 @@ def test_overwrite_replaces_only_packs(tmp_path):
     with pytest.raises(FileExistsError, match='no mmderain_pack.json'):
         pack_dataset(infos, str(user), overwrite=True, show_progress=False)
     with pytest.raises(ValueError, match='holds source images'):
-        pack_dataset(infos, str(tmp_path), overwrite=True,
-                     show_progress=False)
+        pack_dataset(infos, str(tmp_path), overwrite=True, show_progress=False)
     out = str(tmp_path / 'out')
     pack_dataset(infos, out, show_progress=False)
     assert sorted(os.listdir(out)) == [
@@ -209,7 +211,7 @@ def test_interrupted_replace_keeps_old_pack(tmp_path, monkeypatch):
     pack_dataset(infos, out, fmt='png', show_progress=False)
     old = _tree(out)
     monkeypatch.setattr(
-        lmdb_utils, '_exchange', lambda a, b: False, raising=False)
+        atomic_output, '_exchange', lambda a, b: False, raising=False)
     real_rename = os.rename
 
     def rename(src, dst):
@@ -217,10 +219,10 @@ def test_interrupted_replace_keeps_old_pack(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real_rename(src, dst)
 
-    monkeypatch.setattr(lmdb_utils.os, 'rename', rename)
+    monkeypatch.setattr(atomic_output.os, 'rename', rename)
     with pytest.raises(KeyboardInterrupt):
-        pack_dataset(infos, out, fmt='raw', overwrite=True,
-                     show_progress=False)
+        pack_dataset(
+            infos, out, fmt='raw', overwrite=True, show_progress=False)
     monkeypatch.undo()
     assert _tree(out) == old  # the old pack, untouched, in place
     assert LmdbImageReader(osp.join(out, 'gt.lmdb')).format == 'png'
@@ -234,7 +236,7 @@ def test_replace_is_an_atomic_exchange(tmp_path, monkeypatch):
     infos = _infos(data)
     out = str(tmp_path / 'out')
     pack_dataset(infos, out, fmt='png', show_progress=False)
-    real = lmdb_utils._exchange
+    real = atomic_output._exchange
     swapped = []
 
     def exchange(a, b):
@@ -244,10 +246,10 @@ def test_replace_is_an_atomic_exchange(tmp_path, monkeypatch):
         assert osp.isfile(osp.join(a, 'img.lmdb', 'data.mdb'))  # old one
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(lmdb_utils, '_exchange', exchange)
+    monkeypatch.setattr(atomic_output, '_exchange', exchange)
     with pytest.raises(KeyboardInterrupt):
-        pack_dataset(infos, out, fmt='raw', overwrite=True,
-                     show_progress=False)
+        pack_dataset(
+            infos, out, fmt='raw', overwrite=True, show_progress=False)
     assert swapped == [True]
     assert LmdbImageReader(osp.join(out, 'gt.lmdb')).format == 'raw'
     assert sorted(os.listdir(tmp_path)) == ['data', 'out']
@@ -280,9 +282,8 @@ def test_leftovers_of_killed_runs(tmp_path):
             pytest.warns(UserWarning, match='out.tmp-.*not ours'):
         pack_dataset(infos, out, show_progress=False)
     assert sorted(os.listdir(tmp_path)) == ['data', 'out', stranger.name]
-    assert LmdbImageReader(osp.join(out, 'img.lmdb')).keys() == [
-        'norain-1', 'norain-2'
-    ]
+    assert LmdbImageReader(osp.join(
+        out, 'img.lmdb')).keys() == ['norain-1', 'norain-2']
     assert (stranger / 'mine.txt').read_text() == 'mine'
 
 

@@ -118,7 +118,7 @@ def test_dist_train_lmdb_and_test_one_cpu_process(tmp_path):
         OMP_NUM_THREADS='1')
     # training reads the LMDB pack (per-process readers under DDP)
     from mmderain.datasets import PairedImageDataset
-    from mmderain.datasets.lmdb_backend import pack_dataset
+    from mmderain.datasets.lmdb.packing import pack_dataset
     data = str(tmp_path / 'data')
     disk = PairedImageDataset(data_root=data)
     pack_dataset([disk.get_data_info(i) for i in range(len(disk))],

@@ -11,7 +11,7 @@ Output layout (read by any mmderain dataset with ``backend='lmdb'``)::
 after packing a config switches with one field, e.g.
 ``--cfg-options train_dataloader.dataset.dataset.backend=lmdb``. The
 folder is written under a temporary name and renamed when complete. The
-logic lives in :mod:`mmderain.datasets.lmdb_backend`.
+logic lives in :mod:`mmderain.datasets.lmdb.packing`.
 
 Examples::
 
@@ -35,11 +35,10 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from mmderain.datasets.lmdb_backend import LmdbBackendMixin  # noqa: E402
-from mmderain.datasets.lmdb_backend import default_lmdb_root  # noqa: E402
-from mmderain.datasets.lmdb_backend import pack_dataset  # noqa: E402
-from mmderain.datasets.lmdb_backend import verify_dataset  # noqa: E402
-from mmderain.datasets.lmdb_utils import FORMATS  # noqa: E402
+from mmderain.datasets.base_dataset import BaseDerainDataset  # noqa: E402
+from mmderain.datasets.lmdb import FORMATS, default_lmdb_root  # noqa: E402
+from mmderain.datasets.lmdb.packing import pack_dataset  # noqa: E402
+from mmderain.datasets.lmdb.packing import verify_dataset  # noqa: E402
 
 SPLITS = ('train', 'val', 'test')
 
@@ -110,7 +109,7 @@ def _dataset_from_config(config: str, split: str):
     ds_cfg['pipeline'] = []  # only the data list is needed
     ds_cfg['lazy_init'] = False
     init_default_scope(cfg.get('default_scope', 'mmderain'))
-    if not issubclass(DATASETS.get(ds_cfg['type']), LmdbBackendMixin):
+    if not issubclass(DATASETS.get(ds_cfg['type']), BaseDerainDataset):
         raise TypeError(f"{ds_cfg['type']} has no LMDB backend to pack for")
     # list the source files even if the config already reads from LMDB
     ds_cfg['backend'] = 'disk'

@@ -2,13 +2,12 @@
 """Data transforms of mmderain (registered in the ``mmderain`` scope)."""
 from .check import CheckPairedSize, check_paired_size
 from .crop import PairedRandomCrop
-from .lmdb_loading import LoadImageFromLmdb
 from .loading import LoadImageFromFile
 from .rain_synthesis import AddRainStreaks, line_kernel, synthesize_rain
 from .side_by_side import SplitSideBySide
 
 __all__ = [
     'AddRainStreaks', 'CheckPairedSize', 'LoadImageFromFile',
-    'LoadImageFromLmdb', 'PairedRandomCrop', 'SplitSideBySide',
-    'check_paired_size', 'line_kernel', 'synthesize_rain'
+    'PairedRandomCrop', 'SplitSideBySide', 'check_paired_size', 'line_kernel',
+    'synthesize_rain'
 ]

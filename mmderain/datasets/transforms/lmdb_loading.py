@@ -1,5 +1,10 @@
 # Copyright (c) mmderain contributors. All rights reserved.
-"""Loading images from LMDB databases written by ``pack_lmdb``."""
+"""Loading the LMDB samples of a dataset with ``backend='lmdb'``.
+
+Internal to :class:`~mmderain.datasets.transforms.loading.LoadImageFromFile`,
+which hands every sample carrying ``[KEY]_db_path`` to it; it is not a
+registered transform (configs load LMDB samples with ``LoadImageFromFile``).
+"""
 import os.path as osp
 from typing import Dict, Optional
 
@@ -8,19 +13,17 @@ import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform
 
-from mmderain.datasets.lmdb_utils import LmdbImageReader
-from mmderain.registry import TRANSFORMS
+from ..lmdb import LmdbImageReader
 
 COLOR_TYPES = ('color', 'grayscale', 'unchanged')
 
 
-@TRANSFORMS.register_module()
 class LoadImageFromLmdb(BaseTransform):
-    """Load an image from an LMDB database of :func:`pack_lmdb`.
+    """Load an image from a packed LMDB database (internal, unregistered).
 
     Reads both the ``'png'`` and the ``'raw'`` format (raw records need no
     decoding). The database folder is ``db_path`` if given, otherwise
-    ``results['{key}_db_path']`` (set by :class:`LmdbPairedDataset`). The
+    ``results['{key}_db_path']`` (set by datasets in LMDB mode). The
     record key is ``results['{key}_lmdb_key']`` if present, otherwise the
     file stem of ``results['{key}_path']`` (mmagic's convention for its
     LMDB backend). Databases are opened lazily, read-only and once per
@@ -39,7 +42,7 @@ class LoadImageFromLmdb(BaseTransform):
         channel_order (str): ``'bgr'`` or ``'rgb'``. Defaults to ``'bgr'``.
         to_float32 (bool): Convert to float32. Defaults to False.
         verify_checksums (bool, optional): Check the CRC-32 of raw records
-            (see :class:`~mmderain.datasets.lmdb_utils.LmdbImageReader`).
+            (see :class:`~mmderain.datasets.lmdb.reader.LmdbImageReader`).
             Defaults to None: True unless the environment variable
             ``MMDERAIN_LMDB_VERIFY_CHECKSUMS`` is ``0``.
 

@@ -1,5 +1,5 @@
 # Copyright (c) mmderain contributors. All rights reserved.
-"""Tests of ``LoadImageFromLmdb`` and ``LmdbPairedDataset``."""
+"""Tests of ``LoadImageFromLmdb``, the LMDB path of ``LoadImageFromFile``."""
 import os
 import os.path as osp
 
@@ -11,8 +11,8 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from torch.utils.data import DataLoader
 
-from mmderain.datasets.lmdb_paired_dataset import LmdbPairedDataset
-from mmderain.datasets.lmdb_utils import pack_lmdb
+from mmderain.datasets import PairedImageDataset
+from mmderain.datasets.lmdb.packing import pack_lmdb
 from mmderain.datasets.transforms import LoadImageFromFile
 from mmderain.datasets.transforms.lmdb_loading import LoadImageFromLmdb
 from mmderain.registry import DATASETS, TRANSFORMS
@@ -26,8 +26,8 @@ def _pack(tmp_path, fmt, n=3):
         folder = osp.join(data, sub)
         items = [(osp.splitext(f)[0], osp.join(folder, f))
                  for f in sorted(os.listdir(folder))]
-        pack_lmdb(items, str(root / f'{name}.lmdb'), fmt=fmt,
-                  show_progress=False)
+        pack_lmdb(
+            items, str(root / f'{name}.lmdb'), fmt=fmt, show_progress=False)
     return data, str(root)
 
 
@@ -36,8 +36,9 @@ def _pack(tmp_path, fmt, n=3):
 def test_matches_load_image_from_file(tmp_path, fmt, order):
     data, root = _pack(tmp_path, fmt)
     path = osp.join(data, 'rain', 'norain-2.png')
-    ref = LoadImageFromFile(key='img', channel_order=order)(
-        dict(img_path=path))
+    ref = LoadImageFromFile(
+        key='img', channel_order=order)(
+            dict(img_path=path))
     load = LoadImageFromLmdb(
         key='img', db_path=osp.join(root, 'img.lmdb'), channel_order=order)
     out = load(dict(img_path=path))  # key from the file stem
@@ -45,8 +46,11 @@ def test_matches_load_image_from_file(tmp_path, fmt, order):
         assert out[k] == ref[k]
     np.testing.assert_array_equal(out['img'], ref['img'])
     assert out['img'].flags.writeable
-    out = LoadImageFromLmdb(key='img', to_float32=True)(
-        dict(img_db_path=osp.join(root, 'img.lmdb'), img_lmdb_key='norain-2'))
+    out = LoadImageFromLmdb(
+        key='img', to_float32=True)(
+            dict(
+                img_db_path=osp.join(root, 'img.lmdb'),
+                img_lmdb_key='norain-2'))
     assert out['img'].dtype == np.float32
 
 
@@ -54,12 +58,15 @@ def test_color_types(tmp_path):
     gray = np.arange(96, dtype=np.uint8).reshape(8, 12)
     cv2.imwrite(str(tmp_path / 'g.png'), gray)
     db = pack_lmdb([('g', str(tmp_path / 'g.png'))],
-                   str(tmp_path / 'g.lmdb'), fmt='raw', show_progress=False)
+                   str(tmp_path / 'g.lmdb'),
+                   fmt='raw',
+                   show_progress=False)
     res = dict(img_lmdb_key='g')
     out = LoadImageFromLmdb('img', db_path=db)(dict(res))
     assert out['img'].shape == (8, 12, 3)
-    out = LoadImageFromLmdb('img', db_path=db, color_type='unchanged')(
-        dict(res))
+    out = LoadImageFromLmdb(
+        'img', db_path=db, color_type='unchanged')(
+            dict(res))
     np.testing.assert_array_equal(out['img'][..., 0], gray)
     with pytest.raises(ValueError, match='color_type'):
         LoadImageFromLmdb('img', color_type='colour')
@@ -69,28 +76,29 @@ def test_color_types(tmp_path):
         LoadImageFromLmdb('img', db_path=db)(dict(img_lmdb_key='nope'))
 
 
-def test_registered():
+def test_one_lmdb_route():
+    """LMDB samples are read by ``LoadImageFromFile`` of datasets with
+    ``backend='lmdb'``; there is no second dataset or transform for it."""
     init_default_scope('mmderain')
-    assert TRANSFORMS.get('LoadImageFromLmdb') is LoadImageFromLmdb
-    assert DATASETS.get('LmdbPairedDataset') is LmdbPairedDataset
-
-
-def _dataset(root):
-    return LmdbPairedDataset(
-        data_root=root,
-        pipeline=[
-            dict(type='LoadImageFromLmdb', key='img', channel_order='rgb'),
-            dict(type='LoadImageFromLmdb', key='gt', channel_order='rgb'),
-            dict(type='PairedRandomCrop', patch_size=4),
-            dict(type='PackInputs'),
-        ])
+    assert TRANSFORMS.get('LoadImageFromLmdb') is None
+    assert DATASETS.get('LmdbPairedDataset') is None
 
 
 @pytest.mark.parametrize('fmt', ['png', 'raw'])
-def test_dataset_and_two_workers(tmp_path, fmt):
+def test_lmdb_dataset_and_two_workers(tmp_path, fmt):
+    """Readers opened in the main process are reopened in every worker."""
     init_default_scope('mmderain')
-    _, root = _pack(tmp_path, fmt, n=4)
-    ds = _dataset(root)
+    data, root = _pack(tmp_path, fmt, n=4)
+    ds = PairedImageDataset(
+        data_root=data,
+        backend='lmdb',
+        lmdb_root=root,
+        pipeline=[
+            dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
+            dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
+            dict(type='PairedRandomCrop', patch_size=4),
+            dict(type='PackInputs'),
+        ])
     assert len(ds) == 4
     info = ds.get_data_info(1)
     assert info['img_lmdb_key'] == info['gt_lmdb_key'] == 'norain-2'
@@ -107,15 +115,3 @@ def test_dataset_and_two_workers(tmp_path, fmt):
                 for s in batch['data_samples']
             ]
     assert sorted(seen) == sorted([f'norain-{i}' for i in range(1, 5)] * 2)
-
-
-def test_dataset_pairs_file_and_missing_keys(tmp_path):
-    _, root = _pack(tmp_path, 'raw', n=2)
-    with open(osp.join(root, 'pairs.txt'), 'w') as f:
-        f.write('# img gt\nnorain-1 norain-1\nnorain-2 norain-1\n')
-    ds = LmdbPairedDataset(data_root=root)
-    assert [d['gt_lmdb_key'] for d in ds] == ['norain-1', 'norain-1']
-    with open(osp.join(root, 'pairs.txt'), 'w') as f:
-        f.write('norain-1 norain-9\n')
-    with pytest.raises(KeyError, match='norain-9'):
-        LmdbPairedDataset(data_root=root)

@@ -11,8 +11,9 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 import mmderain.datasets  # noqa: F401 (registers everything)
-from mmderain.datasets.lmdb_backend import (default_lmdb_root, lmdb_data_list,
-                                            pack_dataset, plan_pack)
+from mmderain.datasets import BaseDerainDataset
+from mmderain.datasets.lmdb import default_lmdb_root, lmdb_data_list
+from mmderain.datasets.lmdb.packing import pack_dataset, plan_pack
 from mmderain.registry import DATASETS
 from tests._helpers import run_tool, write_pairs
 
@@ -71,6 +72,22 @@ def _unpaired(root):
 
 
 LAYOUTS = [_paired, _many_to_one, _index_file, _side_by_side, _unpaired]
+
+
+@pytest.mark.parametrize('layout', LAYOUTS, ids=lambda f: f.__name__[1:])
+def test_layouts_inherit_arguments_and_storage(tmp_path, layout):
+    """Each layout only lists its files: the shared arguments, their
+    checks and the disk/LMDB choice come from ``BaseDerainDataset``."""
+    init_default_scope('mmderain')
+    ds_cfg, _ = layout(tmp_path / 'data')
+    cls = DATASETS.get(ds_cfg['type'])
+    assert issubclass(cls, BaseDerainDataset)
+    assert 'load_data_list' not in vars(cls)
+    ds = DATASETS.build(dict(ds_cfg, test_mode=True, backend_args=None))
+    assert ds.test_mode and ds.backend == 'disk' and ds.lmdb_root is None
+    assert set(ds.data_prefix) == set(cls.PREFIX_KEYS)
+    with pytest.raises(ValueError, match='exactly the key'):
+        DATASETS.build(dict(ds_cfg, data_prefix=dict(x='')))
 
 
 @pytest.mark.parametrize('fmt', ['png', 'raw'])
