@@ -99,6 +99,21 @@ def load_tool(name):
     return module
 
 
+def load_benchmark(name):
+    """Import ``benchmarks/<name>.py`` (e.g. ``'bench_prenet'``) as a
+    module.
+
+    Returns:
+        module: The benchmark's module.
+    """
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        f'_benchmark_{name}', osp.join(ROOT, 'benchmarks', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def run_tool(name, argv):
     """Run ``tools/<name>``'s ``main(argv)`` in this process.
 
