@@ -13,6 +13,39 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TEST_DATA = osp.join(ROOT, 'tests', 'data')
 
 
+def num_params(module):
+    """Number of parameters of ``module``.
+
+    Returns:
+        int: The sum of its parameters' sizes.
+    """
+    return sum(p.numel() for p in module.parameters())
+
+
+def load_config(method, name):
+    """``configs/<method>/<name>`` (``.py`` optional), loaded.
+
+    Returns:
+        mmengine.Config: The config.
+    """
+    from mmengine.config import Config
+    if not name.endswith('.py'):
+        name += '.py'
+    return Config.fromfile(osp.join(ROOT, 'configs', method, name))
+
+
+def build_model(cfg):
+    """Build ``cfg.model`` in the mmderain scope (everything registered).
+
+    Returns:
+        nn.Module: The model.
+    """
+    from mmderain.registry import MODELS
+    from mmderain.utils import register_all_modules
+    register_all_modules()
+    return MODELS.build(cfg.model)
+
+
 def write_pairs(root, n=4, size=(24, 28), seed=0):
     """Write ``n`` random rain/norain PNG pairs under ``root``.
 
