@@ -59,10 +59,15 @@ def test_config_builds(path):
             TRANSFORMS.build(step)
     for sched in _as_list(cfg.param_scheduler):
         assert PARAM_SCHEDULERS.get(sched['type']) is not None, sched
-        # an iteration-based cosine ends where the run ends (the Runner
-        # sets its end from train_cfg.max_iters)
-        if sched['type'] == 'CosineAnnealingLR' \
-                and not sched.get('by_epoch', True):
-            assert 'T_max' not in sched and 'end' not in sched, sched
     for hook in cfg.get('custom_hooks', []):
         assert HOOKS.get(hook['type']) is not None, hook
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=IDS)
+def test_no_iteration_cosine_hard_codes_its_span(path):
+    """Iteration-based cosine schedules end where the run ends (the Runner
+    sets their end from ``train_cfg.max_iters``)."""
+    for sched in _as_list(Config.fromfile(path).param_scheduler):
+        if sched['type'] == 'CosineAnnealingLR' \
+                and not sched.get('by_epoch', True):
+            assert 'T_max' not in sched and 'end' not in sched, path
