@@ -16,16 +16,18 @@ the same tensors:
   ``W`` and the small modulation vectors for the backward pass and rebuilds
   ``A`` and ``W * A`` there (``A`` by a Triton kernel on CUDA);
 
-plus the unmodulated ``nn.Conv2d`` of the same shape as a floor. Outputs are
-checked to agree first; then forward (no autograd) and forward + backward
-are timed (median of ``--repeats``), and the script prints the times, the
+plus the unmodulated ``nn.Conv2d`` of the same shape as a floor. Outputs and
+gradients are checked to agree first; then forward (no autograd) and forward
++ backward are timed (median and range of ``--repeats``), and the script
+prints the times, the
 ratios (``loop / ours``, ``batched / ours``: > 1 means ours is faster) and
 the bytes autograd keeps for the backward pass.
 
 ``--end-to-end`` also times one training step of CoIC-BRN (BRN with
 ``CoIMConv2d`` layers modulated by the code of a ``MomentumEncoder``, plus
 the contrastive loss and its negatives) against the plain BRN step, both
-with the negative-SSIM loss, and prints their ratio (the cost of CoIC).
+with the negative-SSIM loss, and prints their ratio (the cost of CoIC); the
+warm-up network (no code) must compute the plain BRN's output.
 
 Example::
 
@@ -45,7 +47,7 @@ if ROOT not in sys.path:
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from benchmarks._timing import median_time, saved_bytes  # noqa: E402
+from benchmarks._timing import saved_bytes, time_runs  # noqa: E402
 from mmderain.ops import modulated_conv as mc  # noqa: E402
 
 
@@ -54,7 +56,18 @@ def op_benchmark(args: argparse.Namespace,
     """Time the modulated-convolution implementations (see the docstring).
 
     Returns:
-        dict[str, float]: Times (s), ratios and the max abs difference.
+        dict[str, float]: ``max_abs_diff`` and ``max_abs_grad_diff`` (of
+        ``batched`` and ``ours`` against ``loop``), ``runs`` (timed calls
+        of each), the seconds per call ``{mode}_{name}_s`` (median),
+        ``..._s_min`` and ``..._s_max`` for ``mode`` in ``fwd``,
+        ``fwd_bwd``, the ratios ``{mode}_loop_over_ours`` and
+        ``{mode}_batched_over_ours`` (medians), the bytes kept for the
+        backward pass ``saved_bytes_{loop,batched,ours}`` and
+        ``saved_bytes_batched_over_ours``.
+
+    Raises:
+        AssertionError: If the outputs or gradients differ by more than
+            1e-5 (relative to the gradients' scale).
     """
     b, c, s, k, g = args.batch, args.channels, args.size, args.kernel, \
         args.groups
@@ -85,9 +98,26 @@ def op_benchmark(args: argparse.Namespace,
         ref = impls['loop']()
         diff = max((impls[n]() - ref).abs().max().item()
                    for n in ('batched', 'ours'))
+
+    def grads(fn):
+        for t in tensors:
+            t.grad = None
+        fn().backward(grad_out)
+        return [t.grad.clone() for t in tensors]
+
+    ref_grads = grads(impls['loop'])
+    scale = max(g.abs().max().item() for g in ref_grads)
+    grad_diff = max((a - b).abs().max().item() / scale
+                    for n in ('batched', 'ours')
+                    for a, b in zip(grads(impls[n]), ref_grads))
+    if not (diff <= 1e-5 and grad_diff <= 1e-5):
+        raise AssertionError(f'outputs differ by {diff:.2e}, gradients by '
+                             f'{grad_diff:.2e} (relative) > 1e-5')
     print(f'modulated conv: device {device}, {torch.get_num_threads()} CPU '
           f'threads, batch {b}, {c} -> {c} channels, groups {g}, {s}x{s}, '
-          f'{k}x{k}; max |ours - loop| {diff:.2e}')
+          f'{k}x{k}; max |ours - loop| {diff:.2e}, gradients '
+          f'{grad_diff:.2e} (relative); median (min-max) of {args.repeats} '
+          'runs')
 
     def forward(fn):
 
@@ -106,22 +136,27 @@ def op_benchmark(args: argparse.Namespace,
 
         return run
 
-    results = dict(max_abs_diff=diff)
+    results = dict(
+        max_abs_diff=diff, max_abs_grad_diff=grad_diff, runs=args.repeats)
     for mode, wrap in (('fwd', forward), ('fwd_bwd', train)):
-        for name, fn in impls.items():
-            results[f'{mode}_{name}_s'] = median_time(
-                wrap(fn), device, args.warmup, args.repeats)
-        t = {n: results[f'{mode}_{n}_s'] for n in impls}
+        timings = {
+            name: time_runs(wrap(fn), device, args.warmup, args.repeats)
+            for name, fn in impls.items()
+        }
+        for name, timing in timings.items():
+            results.update(timing.as_dict(f'{mode}_{name}'))
+        t = {n: timing.median for n, timing in timings.items()}
         results[f'{mode}_loop_over_ours'] = t['loop'] / t['ours']
         results[f'{mode}_batched_over_ours'] = t['batched'] / t['ours']
-        print(f'{mode:8s} loop {t["loop"] * 1e3:9.2f} ms  batched '
-              f'{t["batched"] * 1e3:9.2f} ms  ours {t["ours"] * 1e3:9.2f} '
-              f'ms  (plain conv {t["plain"] * 1e3:8.2f} ms)   ratio loop/ours '
+        print(f'{mode:8s} loop {timings["loop"].ms()}  batched '
+              f'{timings["batched"].ms()}  ours {timings["ours"].ms()}  '
+              f'(plain conv {timings["plain"].ms()})   ratio loop/ours '
               f'{t["loop"] / t["ours"]:5.2f}x  batched/ours '
               f'{t["batched"] / t["ours"]:5.2f}x')
     mem = {n: saved_bytes(impls[n]) for n in ('loop', 'batched', 'ours')}
     print('saved for backward  ' + '  '.join(
         f'{n} {v / 2**20:7.2f} MiB' for n, v in mem.items()))
+    results.update({f'saved_bytes_{n}': v for n, v in mem.items()})
     results['saved_bytes_batched_over_ours'] = mem['batched'] / mem['ours']
     return results
 
@@ -146,7 +181,15 @@ def end_to_end_benchmark(args: argparse.Namespace,
     The networks share their base weights; the optimiser step is not timed.
 
     Returns:
-        dict[str, float]: Step times (s) and ratios to the BRN step.
+        dict[str, float]: ``e2e_warmup_max_abs_diff`` (the warm-up
+        network's output vs the plain BRN's), the step times
+        ``e2e_{brn,warmup,coic}_s`` (median), ``..._s_min``,
+        ``..._s_max`` and the ratios of the medians to the BRN step
+        ``e2e_warmup_over_brn``, ``e2e_coic_over_brn``.
+
+    Raises:
+        AssertionError: If the warm-up network (no code) and the plain
+            BRN differ by more than 1e-5.
     """
     from mmderain.models.archs import BRN
     from mmderain.models.editors.coic import (CoICContrastiveLoss,
@@ -170,6 +213,11 @@ def end_to_end_benchmark(args: argparse.Namespace,
     clean = torch.rand(b, 3, s, s, generator=gen).to(device)
     rainy = (clean + 0.3 * torch.rand(b, 3, s, s, generator=gen).to(device)
              ).clamp(0, 1)
+    with torch.no_grad():
+        warm_diff = (coic(rainy) - plain(rainy)).abs().max().item()
+    if not warm_diff <= 1e-5:
+        raise AssertionError(f'CoIC-BRN without a code differs from BRN by '
+                             f'{warm_diff:.2e} > 1e-5')
 
     def plain_step():
         plain.zero_grad(set_to_none=True)
@@ -194,21 +242,27 @@ def end_to_end_benchmark(args: argparse.Namespace,
             loss = ssim_loss(coic(rainy), clean) + con_loss(sims)
         loss.backward()
 
-    t_plain = median_time(plain_step, device, 1, args.repeats)
-    t_warm = median_time(warmup_step, device, 1, args.repeats)
-    t_coic = median_time(coic_step, device, 1, args.repeats)
+    timings = dict(
+        brn=time_runs(plain_step, device, 1, args.repeats),
+        warmup=time_runs(warmup_step, device, 1, args.repeats),
+        coic=time_runs(coic_step, device, 1, args.repeats))
+    t_plain, t_warm, t_coic = (
+        timings[n].median for n in ('brn', 'warmup', 'coic'))
     print(f'end-to-end train step: BRN T={args.e2e_iters}, batch {b}, '
-          f'{s}x{s}, {args.e2e_negatives} + 1 negatives\n'
-          f'  BRN {t_plain * 1e3:9.2f} ms   CoIC-BRN warm-up (no code) '
-          f'{t_warm * 1e3:9.2f} ms   CoIC-BRN {t_coic * 1e3:9.2f} ms   '
+          f'{s}x{s}, {args.e2e_negatives} + 1 negatives; warm-up vs BRN '
+          f'max |diff| {warm_diff:.2e}; median (min-max) of {args.repeats} '
+          f'runs\n'
+          f'  BRN {timings["brn"].ms()}   CoIC-BRN warm-up (no code) '
+          f'{timings["warmup"].ms()}   CoIC-BRN {timings["coic"].ms()}   '
           f'ratios to BRN: warm-up {t_warm / t_plain:5.2f}x, CoIC '
           f'{t_coic / t_plain:5.2f}x')
-    return dict(
-        e2e_brn_s=t_plain,
-        e2e_warmup_s=t_warm,
-        e2e_coic_s=t_coic,
+    results = dict(e2e_warmup_max_abs_diff=warm_diff)
+    for name, timing in timings.items():
+        results.update(timing.as_dict(f'e2e_{name}'))
+    results.update(
         e2e_warmup_over_brn=t_warm / t_plain,
         e2e_coic_over_brn=t_coic / t_plain)
+    return results
 
 
 def main(argv=None) -> Dict[str, float]:

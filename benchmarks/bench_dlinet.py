@@ -12,9 +12,10 @@ on the same weights and inputs:
 * the fusion module alone (forward + backward), and
 * the whole stage-2 network (forward + backward of a training step),
 
-and the script prints the time ratios (official / ours; > 1 means ours is
-faster) and the bytes the fusion keeps for the backward pass. Outputs and
-gradients are checked to agree first.
+and the script prints the times (median and range of ``--repeats``), their
+ratios (official / ours; > 1 means ours is faster) and the bytes the fusion
+keeps for the backward pass. Outputs and gradients are checked to agree
+first (the fusion's in float64, the network's output in float32).
 
 Example::
 
@@ -32,7 +33,7 @@ if ROOT not in sys.path:
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
-from benchmarks._timing import median_time, saved_bytes  # noqa: E402
+from benchmarks._timing import saved_bytes, time_runs  # noqa: E402
 from mmderain.models.editors.dlinet.dlinet_net import (  # noqa: E402
     CollaborativeFusion, DLINet)
 
@@ -58,7 +59,22 @@ class OfficialFusion(nn.Module):
 
 
 def main(argv=None) -> Dict[str, float]:
-    """Run the benchmark; returns the measured ratios."""
+    """Run the benchmark; returns the measured numbers.
+
+    Returns:
+        dict[str, float]: ``fusion_max_abs_diff`` and
+        ``fusion_max_abs_grad_diff`` (ours vs official, float64),
+        ``runs`` (timed calls of each), the fusion's seconds per step
+        ``fusion_{official,ours}_s`` (median), ``..._s_min``,
+        ``..._s_max``, ``fusion_time_ratio`` (official / ours, medians),
+        ``fusion_saved_bytes_{official,ours}`` and their ratio
+        ``fusion_saved_bytes_ratio``; unless ``--skip-network``, the same
+        for the whole network (``network_...``) and
+        ``network_max_abs_diff`` (relative to the output's scale).
+
+    Raises:
+        AssertionError: If ours and the official dataflow disagree.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--batch', type=int, default=4)
     parser.add_argument(
@@ -88,13 +104,28 @@ def main(argv=None) -> Dict[str, float]:
                5).requires_grad_()
     masks = torch.rand(b, k, hw, hw, device=device).requires_grad_()
 
-    # 1. agreement (float64 on the same weights)
+    # 1. agreement of outputs and gradients (float64 on the same weights)
     ours64 = net.fusion.double()
-    s64, m64 = streaks.detach().double(), masks.detach().double()
-    diff = (ours64(s64, m64) - OfficialFusion(ours64)(s64, m64)).abs().max()
-    net.fusion.float()
-    print(f'fusion max |ours - official| (float64): {diff.item():.2e}')
-    assert diff < 1e-9
+    outs, grads = [], []
+    for fusion in (ours64, OfficialFusion(ours64)):
+        s64 = streaks.detach().double().requires_grad_()
+        m64 = masks.detach().double().requires_grad_()
+        fusion.zero_grad(set_to_none=True)
+        out = fusion(s64, m64)
+        out.square().mean().backward()
+        outs.append(out.detach())
+        grads.append([s64.grad, m64.grad] +
+                     [p.grad.clone() for p in ours64.parameters()])
+    diff = (outs[0] - outs[1]).abs().max().item()
+    grad_diff = max(
+        (a - b).abs().max().item()
+        for a, b in zip(*grads)) / max(g.abs().max().item() for g in grads[1])
+    net.fusion.float().zero_grad(set_to_none=True)
+    print(f'fusion max |ours - official| (float64): {diff:.2e}, gradients '
+          f'{grad_diff:.2e} (relative)')
+    if not (diff < 1e-9 and grad_diff < 1e-9):
+        raise AssertionError(f'fusion outputs differ by {diff:.2e}, '
+                             f'gradients by {grad_diff:.2e}')
 
     def step(fusion):
 
@@ -104,16 +135,26 @@ def main(argv=None) -> Dict[str, float]:
 
         return run
 
-    results = {}
-    t_off = median_time(step(official), device, args.warmup, args.repeats)
-    t_ours = median_time(step(net.fusion), device, args.warmup, args.repeats)
+    results = dict(
+        fusion_max_abs_diff=diff,
+        fusion_max_abs_grad_diff=grad_diff,
+        runs=args.repeats)
+    off = time_runs(step(official), device, args.warmup, args.repeats)
+    ours = time_runs(step(net.fusion), device, args.warmup, args.repeats)
+    results.update(**off.as_dict('fusion_official'),
+                   **ours.as_dict('fusion_ours'))
+    t_off, t_ours = off.median, ours.median
     results['fusion_time_ratio'] = t_off / t_ours
     mem_off = saved_bytes(lambda: official(streaks, masks))
     mem_ours = saved_bytes(lambda: net.fusion(streaks, masks))
-    results['fusion_saved_bytes_ratio'] = mem_off / mem_ours
-    print(f'device {device}, batch {b}, {hw}x{hw}, K={k}, N={n}')
-    print(f'fusion fwd+bwd   official {t_off * 1e3:9.2f} ms   ours '
-          f'{t_ours * 1e3:9.2f} ms   ratio {t_off / t_ours:5.2f}x')
+    results.update(
+        fusion_saved_bytes_official=mem_off,
+        fusion_saved_bytes_ours=mem_ours,
+        fusion_saved_bytes_ratio=mem_off / mem_ours)
+    print(f'device {device}, batch {b}, {hw}x{hw}, K={k}, N={n}; median '
+          f'(min-max) of {args.repeats} runs')
+    print(f'fusion fwd+bwd   official {off.ms()}   ours {ours.ms()}   '
+          f'ratio {t_off / t_ours:5.2f}x')
     print(f'fusion saved for backward   official {mem_off / 2**20:8.1f} MiB'
           f'   ours {mem_ours / 2**20:8.1f} MiB   ratio '
           f'{mem_off / mem_ours:5.2f}x')
@@ -121,6 +162,17 @@ def main(argv=None) -> Dict[str, float]:
     if not args.skip_network:
         x = torch.rand(b, 3, hw, hw, device=device) * 255
         fused = net.fusion
+        with torch.no_grad():
+            out_ours = net(x)
+            net.fusion = official
+            out_off = net(x)
+            net.fusion = fused
+        net_diff = ((out_ours - out_off).abs().max() /
+                    out_off.abs().max()).item()
+        print(f'network max |ours - official| (float32, relative): '
+              f'{net_diff:.2e}')
+        if not net_diff < 1e-5:
+            raise AssertionError(f'network outputs differ by {net_diff:.2e}')
 
         def train_step(fusion):
 
@@ -131,12 +183,17 @@ def main(argv=None) -> Dict[str, float]:
 
             return run
 
-        t_off = median_time(train_step(official), device, 1, args.repeats)
-        t_ours = median_time(train_step(fused), device, 1, args.repeats)
+        off = time_runs(train_step(official), device, 1, args.repeats)
+        ours = time_runs(train_step(fused), device, 1, args.repeats)
         net.fusion = fused
-        results['network_time_ratio'] = t_off / t_ours
-        print(f'network fwd+bwd  official {t_off * 1e3:9.2f} ms   ours '
-              f'{t_ours * 1e3:9.2f} ms   ratio {t_off / t_ours:5.2f}x')
+        t_off, t_ours = off.median, ours.median
+        results.update(
+            network_max_abs_diff=net_diff,
+            **off.as_dict('network_official'),
+            **ours.as_dict('network_ours'),
+            network_time_ratio=t_off / t_ours)
+        print(f'network fwd+bwd  official {off.ms()}   ours {ours.ms()}   '
+              f'ratio {t_off / t_ours:5.2f}x')
     return results
 
 

@@ -32,10 +32,8 @@ Example::
 """
 import argparse
 import os.path as osp
-import statistics
 import sys
-import time
-from typing import Callable, Dict, Optional
+from typing import Dict, Optional
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:
@@ -45,6 +43,7 @@ import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from benchmarks._timing import time_alternately  # noqa: E402
 from mmderain.models.archs.prenet import PReNet  # noqa: E402
 from mmderain.models.editors.vrgnet.variational_prenet import \
     VariationalPReNet  # noqa: E402
@@ -137,36 +136,15 @@ class OfficialPReNet(nn.Module):
         return self.conv(x) + input
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
-def _time_alternately(fns: Dict[str, Callable[[],
-                                              object]], device: torch.device,
-                      warmup: int, repeats: int) -> Dict[str, float]:
-    """Median seconds per call of each function, calls interleaved."""
-    for _ in range(warmup):
-        for fn in fns.values():
-            fn()
-    times = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            _sync(device)
-            start = time.perf_counter()
-            fn()
-            _sync(device)
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
 def main(argv=None) -> Dict[str, float]:
     """Run the benchmark; returns the measured numbers.
 
     Returns:
-        dict[str, float]: ``speedup`` (ours / official images/s),
-        ``ours_images_per_s``, ``official_images_per_s`` and
-        ``max_abs_diff``.
+        dict[str, float]: ``speedup`` (ours / official images/s, from the
+        median times), ``ours_images_per_s``, ``official_images_per_s``,
+        ``max_abs_diff`` (ours vs official outputs), ``runs`` (timed calls
+        of each) and the seconds per call of both: ``{ours,official}_s``
+        (median), ``..._s_min`` and ``..._s_max``.
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--device', default='cpu')
@@ -217,12 +195,12 @@ def main(argv=None) -> Dict[str, float]:
         print(f'max |ours - official| = {diff:.2e}')
         if not diff <= 1e-5:
             raise AssertionError(f'outputs differ by {diff:.2e} > 1e-5')
-        t = _time_alternately(
+        t = time_alternately(
             {
                 'official': lambda: official(x),
                 'ours': lambda: net(x)
             }, device, args.warmup, args.repeats)
-    ips = {k: args.batch / v for k, v in t.items()}
+    ips = {k: args.batch / v.median for k, v in t.items()}
     speedup = ips['ours'] / ips['official']
     name = 'VariationalPReNet' if args.variational else 'PReNet'
     print(f'{name}, {args.stages} stages, device {device}, batch '
@@ -230,11 +208,16 @@ def main(argv=None) -> Dict[str, float]:
           f'{torch.get_num_threads()} CPU threads')
     print(f'official dataflow {ips["official"]:8.3f} images/s   ours '
           f'{ips["ours"]:8.3f} images/s   ratio {speedup:5.2f}x')
+    print(f'median (min-max) of {args.repeats} runs per batch: official '
+          f'{t["official"].ms()}   ours {t["ours"].ms()}')
     return dict(
         speedup=speedup,
         ours_images_per_s=ips['ours'],
         official_images_per_s=ips['official'],
-        max_abs_diff=diff)
+        max_abs_diff=diff,
+        runs=args.repeats,
+        **t['ours'].as_dict('ours'),
+        **t['official'].as_dict('official'))
 
 
 if __name__ == '__main__':

@@ -5,10 +5,45 @@ import os.path as osp
 
 import cv2
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 #: The repository root and the folder of the tests' small fixtures.
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TEST_DATA = osp.join(ROOT, 'tests', 'data')
+
+
+def num_params(module):
+    """Number of parameters of ``module``.
+
+    Returns:
+        int: The sum of its parameters' sizes.
+    """
+    return sum(p.numel() for p in module.parameters())
+
+
+def load_config(method, name):
+    """``configs/<method>/<name>`` (``.py`` optional), loaded.
+
+    Returns:
+        mmengine.Config: The config.
+    """
+    from mmengine.config import Config
+    if not name.endswith('.py'):
+        name += '.py'
+    return Config.fromfile(osp.join(ROOT, 'configs', method, name))
+
+
+def build_model(cfg):
+    """Build ``cfg.model`` in the mmderain scope (everything registered).
+
+    Returns:
+        nn.Module: The model.
+    """
+    from mmderain.registry import MODELS
+    from mmderain.utils import register_all_modules
+    register_all_modules()
+    return MODELS.build(cfg.model)
 
 
 def write_pairs(root, n=4, size=(24, 28), seed=0):
@@ -94,6 +129,21 @@ def load_tool(name):
     spec = importlib.util.spec_from_file_location(
         '_tool_' + osp.splitext(name)[0].replace('/', '_'),
         osp.join(root, 'tools', name))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_benchmark(name):
+    """Import ``benchmarks/<name>.py`` (e.g. ``'bench_prenet'``) as a
+    module.
+
+    Returns:
+        module: The benchmark's module.
+    """
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        f'_benchmark_{name}', osp.join(ROOT, 'benchmarks', f'{name}.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -190,3 +240,136 @@ def assert_metrics_match(metrics_json,
     mean_ssim = sum(v[1] for v in reference.values()) / len(reference)
     assert result['PSNR'] == pytest.approx(mean_psnr, abs=mean_psnr_abs)
     assert result['SSIM'] == pytest.approx(mean_ssim, abs=mean_ssim_abs)
+
+
+# BRN in the official layouts (tests of the network and its converter)
+def brn_conv_shapes(c=32):
+    """The official BRN's convolution units and their shapes.
+
+    Returns:
+        dict[str, tuple[int, int]]: ``{unit: (C_in, C_out)}``.
+    """
+    shapes = {'conv0': (9, c), 'conv': (c, 3), 'conv0_r': (6, c),
+              'conv_r': (c, 3)}
+    for g in ('conv_i', 'conv_f', 'conv_g', 'conv_o'):
+        shapes[g] = shapes[g + '_r'] = (3 * c, c)
+    return shapes
+
+
+def brn_res_units(unused=False):
+    """The official BRN's residual units (``unused``: also the two rain
+    units the official forward never calls).
+
+    Returns:
+        list[str]: Their names.
+    """
+    units = [f'res_conv{k}' for k in range(1, 6)]
+    units += [f'res_conv{k}_r' for k in range(1, 6 if unused else 4)]
+    return units
+
+
+def brn_official_state(c=8, seed=0, unused=True, prefix='module.'):
+    """Random weights in the csdwren/RecDerain layout (CoIC baseline:
+    ``unused=False, prefix=''``).
+
+    Returns:
+        dict[str, Tensor]: The official state dict.
+    """
+    g = torch.Generator().manual_seed(seed)
+    sd = {}
+    for unit, (cin, cout) in brn_conv_shapes(c).items():
+        sd[f'{unit}.0.weight'] = torch.randn(cout, cin, 3, 3, generator=g) / 8
+        sd[f'{unit}.0.bias'] = torch.randn(cout, generator=g) / 8
+    for unit in brn_res_units(unused):
+        for idx in ('0', '2'):
+            sd[f'{unit}.{idx}.weight'] = torch.randn(
+                c, c, 3, 3, generator=g) / 8
+            sd[f'{unit}.{idx}.bias'] = torch.randn(c, generator=g) / 8
+    return {prefix + k: v for k, v in sd.items()}
+
+
+def brn_coim_state(c=8, code_dim=4, seed=0):
+    """Random weights in CoIC's BRN_CoIM layout.
+
+    Returns:
+        dict[str, Tensor]: The official state dict.
+    """
+    g = torch.Generator().manual_seed(seed)
+    sd = {}
+
+    def tconv(prefix, cin, cout):
+        sd[f'{prefix}.base_conv.conv.weight'] = torch.randn(
+            cout, cin, 3, 3, generator=g) / 8
+        sd[f'{prefix}.base_conv.conv.bias'] = torch.randn(
+            cout, generator=g) / 8
+        for i, (o, n) in enumerate(((cout, code_dim + cin), (16, cout),
+                                    (cin + cout + 9, 16))):
+            sd[f'{prefix}.g2pa_wgen.{2 * i}.weight'] = torch.randn(
+                o, n, generator=g)
+            sd[f'{prefix}.g2pa_wgen.{2 * i}.bias'] = torch.randn(
+                o, generator=g)
+
+    for unit, (cin, cout) in brn_conv_shapes(c).items():
+        tconv(f'{unit}.conv', cin, cout)
+    for unit in brn_res_units():
+        tconv(f'{unit}.conv1', c, c)
+        tconv(f'{unit}.conv2', c, c)
+    return sd
+
+
+def brn_reference_forward(sd, x, iters, c):
+    """Independent functional forward of the official ``BRN.forward``
+    (csdwren/RecDerain ``generator.py``), on official-layout weights.
+
+    Args:
+        sd (dict[str, Tensor]): Official weights (``module.`` optional).
+        x (Tensor): Rainy input (N, 3, H, W).
+        iters (int): Recurrent iterations T.
+        c (int): Feature channels.
+
+    Returns:
+        tuple[list[Tensor], list[Tensor]]: The background and rain
+        estimates of every iteration.
+    """
+    sd = {k[len('module.'):] if k.startswith('module.') else k: v
+          for k, v in sd.items()}
+
+    def conv(name, t):
+        return F.conv2d(t, sd[f'{name}.weight'], sd[f'{name}.bias'], padding=1)
+
+    def res(name, t):
+        out = F.relu(conv(f'{name}.2', F.relu(conv(f'{name}.0', t))))
+        return F.relu(out + t)
+
+    n, _, hh, ww = x.shape
+    h, cc, h_r, c_r = (torch.zeros(n, c, hh, ww) for _ in range(4))
+    img = rain = x
+    imgs, rains = [], []
+    for _ in range(iters):
+        r = F.relu(conv('conv0_r.0', torch.cat((x, rain), 1)))
+        u = torch.cat((r, h_r, h), 1)
+        i = torch.sigmoid(conv('conv_i_r.0', u))
+        f = torch.sigmoid(conv('conv_f_r.0', u))
+        g = torch.tanh(conv('conv_g_r.0', u))
+        o = torch.sigmoid(conv('conv_o_r.0', u))
+        c_r = f * c_r + i * g
+        h_r = o * torch.tanh(c_r)
+        r = h_r
+        for k in (1, 2, 3):
+            r = res(f'res_conv{k}_r', r)
+        rain = conv('conv_r.0', r)
+        rains.append(rain)
+        t = F.relu(conv('conv0.0', torch.cat((x, img, rain), 1)))
+        u = torch.cat((t, h, h_r), 1)
+        i = torch.sigmoid(conv('conv_i.0', u))
+        f = torch.sigmoid(conv('conv_f.0', u))
+        g = torch.tanh(conv('conv_g.0', u))
+        o = torch.sigmoid(conv('conv_o.0', u))
+        cc = f * cc + i * g
+        h = o * torch.tanh(cc)
+        t = h
+        for k in range(1, 6):
+            t = res(f'res_conv{k}', t)
+        img = conv('conv.0', t)
+        imgs.append(img)
+    return imgs, rains

@@ -1,29 +1,24 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """benchmarks/bench_prenet.py: the official-dataflow re-implementation and a
 tiny end-to-end run of both variants."""
-import importlib.util
-import os.path as osp
-
 import pytest
 import torch
 
 from mmderain.models.archs.prenet import PReNet
 from mmderain.models.editors.vrgnet.variational_prenet import VariationalPReNet
+from tests._helpers import load_benchmark
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def _bench():
-    spec = importlib.util.spec_from_file_location(
-        '_bench_prenet', osp.join(ROOT, 'benchmarks', 'bench_prenet.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+TIMES = {
+    f'{name}_s{end}'
+    for name in ('ours', 'official')
+    for end in ('', '_min', '_max')
+}
+ARGV = ['--height', '12', '--width', '16', '--warmup', '0', '--stages', '2']
 
 
 @pytest.mark.parametrize('variational', [False, True])
 def test_official_dataflow_has_same_weights_and_outputs(variational):
-    bench = _bench()
+    bench = load_benchmark('bench_prenet')
     torch.manual_seed(0)
     net = (VariationalPReNet if variational else PReNet)(
         num_stages=3, mid_channels=8, num_res_blocks=2)
@@ -39,20 +34,38 @@ def test_official_dataflow_has_same_weights_and_outputs(variational):
 
 def test_official_dataflow_refuses_other_variants():
     with pytest.raises(ValueError, match='only the LSTM'):
-        _bench().OfficialPReNet(PReNet(recurrent=None))
+        load_benchmark('bench_prenet').OfficialPReNet(PReNet(recurrent=None))
 
 
 @pytest.mark.parametrize('variational', [False, True])
-def test_main_reports_ratio(variational, capsys):
-    argv = [
-        '--height', '12', '--width', '16', '--warmup', '0', '--repeats', '1',
-        '--stages', '2'
-    ]
-    result = _bench().main(argv + (['--variational'] if variational else []))
+def test_main_reports_equal_outputs_and_five_runs(variational, capsys):
+    """Default: median and range of 5 timed runs of each path; the ratio
+    is the one of the medians."""
+    result = load_benchmark('bench_prenet').main(
+        ARGV + (['--variational'] if variational else []))
     assert set(result) == {
-        'speedup', 'ours_images_per_s', 'official_images_per_s', 'max_abs_diff'
-    }
-    assert result['max_abs_diff'] <= 1e-5 and result['speedup'] > 0
+        'speedup', 'ours_images_per_s', 'official_images_per_s',
+        'max_abs_diff', 'runs'
+    } | TIMES
+    assert result['max_abs_diff'] <= 1e-5
+    assert result['runs'] == 5
+    for name in ('ours', 'official'):
+        assert (result[f'{name}_s_min'] <= result[f'{name}_s'] <=
+                result[f'{name}_s_max'])
+        assert result[f'{name}_images_per_s'] == pytest.approx(
+            1 / result[f'{name}_s'])
+    assert result['speedup'] == pytest.approx(result['official_s'] /
+                                              result['ours_s'])
     out = capsys.readouterr().out
     assert ('VariationalPReNet' if variational else 'PReNet, ') in out
-    assert 'ratio' in out
+    assert 'ratio' in out and 'median (min-max) of 5 runs' in out
+
+
+def test_main_fails_when_the_fast_path_differs(monkeypatch):
+    """A defect of our forward (here: +1e-3) stops the benchmark."""
+    bench = load_benchmark('bench_prenet')
+    forward = PReNet.forward
+    monkeypatch.setattr(PReNet, 'forward',
+                        lambda self, x: forward(self, x) + 1e-3)
+    with pytest.raises(AssertionError, match='outputs differ by 1.00e-03'):
+        bench.main(ARGV + ['--repeats', '1'])

@@ -8,10 +8,10 @@ import torch
 
 from mmderain.models.archs import BRN
 from mmderain.registry import MODELS
+from tests._helpers import brn_coim_state as _coim_state
+from tests._helpers import brn_official_state as _official_state
+from tests._helpers import brn_reference_forward as _reference_forward
 from tests._helpers import run_tool
-from tests.test_models.test_archs.test_brn import (_coim_state,
-                                                   _official_state,
-                                                   _reference_forward)
 
 
 def _load(path):

@@ -2,13 +2,16 @@
 import pytest
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from mmderain.models.archs import BRN
 from mmderain.models.converters import (brn_arch_from_state_dict,
                                         convert_official_brn,
                                         convert_official_brn_with_args)
 from mmderain.registry import MODELS
+from tests._helpers import brn_coim_state as _coim_state
+from tests._helpers import brn_official_state as _official_state
+from tests._helpers import brn_reference_forward as _reference_forward
+from tests._helpers import brn_res_units as _res_units
 
 UNITS = ('conv0', 'conv_i', 'conv_f', 'conv_g', 'conv_o', 'conv', 'conv0_r',
          'conv_i_r', 'conv_f_r', 'conv_g_r', 'conv_o_r', 'conv_r')
@@ -33,109 +36,6 @@ class _BRNTestModConv(nn.Conv2d):
 
     def forward(self, x):
         return super().forward(x) + 0.01 * x.mean((1, 2, 3), keepdim=True)
-
-
-def _conv_shapes(c=32):
-    """Official units -> (C_in, C_out)."""
-    shapes = {'conv0': (9, c), 'conv': (c, 3), 'conv0_r': (6, c),
-              'conv_r': (c, 3)}
-    for g in ('conv_i', 'conv_f', 'conv_g', 'conv_o'):
-        shapes[g] = shapes[g + '_r'] = (3 * c, c)
-    return shapes
-
-
-def _res_units(unused=False):
-    units = [f'res_conv{k}' for k in range(1, 6)]
-    units += [f'res_conv{k}_r' for k in range(1, 6 if unused else 4)]
-    return units
-
-
-def _official_state(c=8, seed=0, unused=True, prefix='module.'):
-    """Random weights in the csdwren/RecDerain layout (CoIC baseline:
-    ``unused=False, prefix=''``)."""
-    g = torch.Generator().manual_seed(seed)
-    sd = {}
-    for unit, (cin, cout) in _conv_shapes(c).items():
-        sd[f'{unit}.0.weight'] = torch.randn(cout, cin, 3, 3, generator=g) / 8
-        sd[f'{unit}.0.bias'] = torch.randn(cout, generator=g) / 8
-    for unit in _res_units(unused):
-        for idx in ('0', '2'):
-            sd[f'{unit}.{idx}.weight'] = torch.randn(
-                c, c, 3, 3, generator=g) / 8
-            sd[f'{unit}.{idx}.bias'] = torch.randn(c, generator=g) / 8
-    return {prefix + k: v for k, v in sd.items()}
-
-
-def _coim_state(c=8, code_dim=4, seed=0):
-    """Random weights in CoIC's BRN_CoIM layout."""
-    g = torch.Generator().manual_seed(seed)
-    sd = {}
-
-    def tconv(prefix, cin, cout):
-        sd[f'{prefix}.base_conv.conv.weight'] = torch.randn(
-            cout, cin, 3, 3, generator=g) / 8
-        sd[f'{prefix}.base_conv.conv.bias'] = torch.randn(
-            cout, generator=g) / 8
-        for i, (o, n) in enumerate(((cout, code_dim + cin), (16, cout),
-                                    (cin + cout + 9, 16))):
-            sd[f'{prefix}.g2pa_wgen.{2 * i}.weight'] = torch.randn(
-                o, n, generator=g)
-            sd[f'{prefix}.g2pa_wgen.{2 * i}.bias'] = torch.randn(
-                o, generator=g)
-
-    for unit, (cin, cout) in _conv_shapes(c).items():
-        tconv(f'{unit}.conv', cin, cout)
-    for unit in _res_units():
-        tconv(f'{unit}.conv1', c, c)
-        tconv(f'{unit}.conv2', c, c)
-    return sd
-
-
-def _reference_forward(sd, x, iters, c):
-    """Independent functional forward of the official ``BRN.forward``
-    (csdwren/RecDerain ``generator.py``), on official-layout weights."""
-    sd = {k[len('module.'):] if k.startswith('module.') else k: v
-          for k, v in sd.items()}
-
-    def conv(name, t):
-        return F.conv2d(t, sd[f'{name}.weight'], sd[f'{name}.bias'], padding=1)
-
-    def res(name, t):
-        out = F.relu(conv(f'{name}.2', F.relu(conv(f'{name}.0', t))))
-        return F.relu(out + t)
-
-    n, _, hh, ww = x.shape
-    h, cc, h_r, c_r = (torch.zeros(n, c, hh, ww) for _ in range(4))
-    img = rain = x
-    imgs, rains = [], []
-    for _ in range(iters):
-        r = F.relu(conv('conv0_r.0', torch.cat((x, rain), 1)))
-        u = torch.cat((r, h_r, h), 1)
-        i = torch.sigmoid(conv('conv_i_r.0', u))
-        f = torch.sigmoid(conv('conv_f_r.0', u))
-        g = torch.tanh(conv('conv_g_r.0', u))
-        o = torch.sigmoid(conv('conv_o_r.0', u))
-        c_r = f * c_r + i * g
-        h_r = o * torch.tanh(c_r)
-        r = h_r
-        for k in (1, 2, 3):
-            r = res(f'res_conv{k}_r', r)
-        rain = conv('conv_r.0', r)
-        rains.append(rain)
-        t = F.relu(conv('conv0.0', torch.cat((x, img, rain), 1)))
-        u = torch.cat((t, h, h_r), 1)
-        i = torch.sigmoid(conv('conv_i.0', u))
-        f = torch.sigmoid(conv('conv_f.0', u))
-        g = torch.tanh(conv('conv_g.0', u))
-        o = torch.sigmoid(conv('conv_o.0', u))
-        cc = f * cc + i * g
-        h = o * torch.tanh(cc)
-        t = h
-        for k in range(1, 6):
-            t = res(f'res_conv{k}', t)
-        img = conv('conv.0', t)
-        imgs.append(img)
-    return imgs, rains
 
 
 def test_brn_parameter_count_and_names():

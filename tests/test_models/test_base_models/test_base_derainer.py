@@ -124,10 +124,20 @@ def test_pad_multiple_pads_and_crops_back():
         _build(pad_multiple=0)
 
 
-@pytest.mark.parametrize('loss', ['L1Loss', 'MSELoss', 'CharbonnierLoss'])
+# mmagic's definitions (default weight 1, mean reduction, eps 1e-12)
+MMAGIC_LOSSES = {
+    'L1Loss': lambda d: d.abs().mean(),
+    'MSELoss': lambda d: d.square().mean(),
+    'CharbonnierLoss': lambda d: (d.square() + 1e-12).sqrt().mean(),
+}
+
+
+@pytest.mark.parametrize('loss', sorted(MMAGIC_LOSSES))
 def test_pixel_losses_of_mmagic_resolve_in_mmderain_scope(loss):
     model = _build(pixel_loss=dict(type=loss))
+    assert type(model.pixel_loss).__module__.startswith('mmagic.')
     assert type(model.pixel_loss).__name__ == loss
     data = model.data_preprocessor(_batch(), training=True)
     value = model(**data, mode='loss')[f'loss_{loss}']
-    assert value > 0
+    diff = model.generator(data['inputs']) - data['data_samples'].gt_img
+    torch.testing.assert_close(value, MMAGIC_LOSSES[loss](diff))
