@@ -21,6 +21,9 @@ EXPECTED = {
     'vrgnet-warm-kaiming_b8-p64-3k_rain100l.py':
     ('ImageCriticInput', [], ['VRGNetOfficialInit',
                               'VRGNetKaimingInit'], True),
+    'vrgnet-warm-kaiming-grey_b8-p64-3k_rain100l.py':
+    ('ImageCriticInput', [],
+     ['VRGNetOfficialInit', 'VRGNetKaimingInit', 'GreyRainInit'], True),
     'vrgnet-fixedbnet-kaiming_b8-p64-6k_rain100l.py':
     ('ImageCriticInput', [], ['VRGNetOfficialInit',
                               'VRGNetKaimingInit'], False),
