@@ -246,3 +246,29 @@ def vrgnet_optim(model, derainer=True):
         rain=dict(adam, modules=('rain_encoder', 'rain_generator')),
         critic=adam)
     return GroupedOptimWrapperConstructor(groups)(model)
+
+
+def vrgnet_critic_inputs(model):
+    """Run one critic-only step of a VRGNet (iteration 1, ``n_dis`` > 1) on
+    :func:`vrgnet_batch` and return ``(x, mu_b, real, fake)``: the
+    preprocessed rainy inputs, the derainer's mean and what the critic
+    scored as real and as generated."""
+    import torch
+    from mmengine.logging import MessageHub
+    seen = []
+
+    def scores(x):
+        seen.append(x.detach())
+        return x.mean((1, 2, 3))
+
+    model._critic_scores = scores
+    MessageHub.get_current_instance().update_info('iter', 1)
+    batch = vrgnet_batch()
+    x = model.data_preprocessor(batch, True)['inputs']
+    with torch.no_grad():
+        mu_b = model.generator(x)
+    try:
+        model.train_step(batch, vrgnet_optim(model))
+    finally:
+        del model._critic_scores
+    return x, mu_b, seen[0], seen[1]

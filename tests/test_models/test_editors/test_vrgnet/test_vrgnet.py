@@ -17,6 +17,7 @@ from mmderain.models.editors.vrgnet.vrgnet import VRGNet
 from mmderain.registry import MODELS
 from tests._helpers import tiny_vrgnet as _build
 from tests._helpers import vrgnet_batch as _batch
+from tests._helpers import vrgnet_critic_inputs
 from tests._helpers import vrgnet_optim as _optim
 
 NAMES = ('generator', 'rain_encoder', 'rain_generator', 'critic')
@@ -144,23 +145,9 @@ def test_fixed_derainer_trains_only_encoder_generator_critic():
         model.train_step(_batch(), OptimWrapperDict(rain=optim['rain']))
 
 
-def test_the_official_critic_compares_rainy_images(monkeypatch):
+def test_the_official_critic_compares_rainy_images():
     model = _build(train_derainer=False)
-    seen = []
-
-    def scores(x):
-        seen.append(x.detach())
-        return x.mean((1, 2, 3))
-
-    monkeypatch.setattr(model, '_critic_scores', scores)
-    MessageHub.get_current_instance().update_info('iter', 1)  # critic only
-    batch = _batch()
-    data = model.data_preprocessor(batch, True)
-    x = data['inputs']
-    with torch.no_grad():
-        mu_b = model.generator(x)
-    model.train_step(batch, _optim(model))
-    real, fake = seen[0], seen[1]
+    x, mu_b, real, fake = vrgnet_critic_inputs(model)
     torch.testing.assert_close(real, x)
     assert (fake - mu_b).min() >= -1e-6  # mu_b + G(z), G(z) >= 0
     with pytest.raises(KeyError, match='ResidualCriticInput'):
