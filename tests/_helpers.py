@@ -373,3 +373,85 @@ def brn_reference_forward(sd, x, iters, c):
         img = conv('conv.0', t)
         imgs.append(img)
     return imgs, rains
+
+
+def tiny_vrgnet(**kwargs):
+    """A VRGNet with tiny sub-networks on 64x64 patches, initialised;
+    ``kwargs`` update its config."""
+    from mmengine.registry import init_default_scope
+
+    from mmderain.registry import MODELS
+    init_default_scope('mmderain')
+    cfg = dict(
+        type='VRGNet',
+        generator=dict(
+            type='VariationalPReNet',
+            num_stages=2,
+            mid_channels=4,
+            num_res_blocks=1),
+        rain_encoder=dict(
+            type='RainEncoder', latent_dim=8, base_channels=4, image_size=64),
+        rain_generator=dict(
+            type='RainGenerator', latent_dim=8, base_channels=4,
+            image_size=64),
+        critic=dict(type='SAGANCritic', image_size=64, conv_dim=8))
+    cfg.update(kwargs)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    return model
+
+
+def vrgnet_batch(n=2, size=64, seed=0):
+    """A dataloader batch of ``n`` random uint8 rainy/clean pairs."""
+    import torch
+    from mmagic.structures import DataSample
+    g = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for _ in range(n):
+        gt = torch.randint(0, 200, (3, size, size), generator=g,
+                           dtype=torch.uint8)
+        img = (gt + torch.randint(0, 56, gt.shape, generator=g)).to(
+            torch.uint8)
+        ds = DataSample(gt_img=gt)
+        ds.set_metainfo(dict(img_channel_order='rgb', gt_channel_order='rgb'))
+        inputs.append(img)
+        samples.append(ds)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def vrgnet_optim(model, derainer=True):
+    """Adam wrappers ``rain`` and ``critic`` (and ``generator`` unless
+    ``derainer`` is False) for a VRGNet."""
+    from mmderain.engine.optimizers import GroupedOptimWrapperConstructor
+    adam = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3))
+    groups = dict(generator=adam) if derainer else {}
+    groups.update(
+        rain=dict(adam, modules=('rain_encoder', 'rain_generator')),
+        critic=adam)
+    return GroupedOptimWrapperConstructor(groups)(model)
+
+
+def vrgnet_critic_inputs(model):
+    """Run one critic-only step of a VRGNet (iteration 1, ``n_dis`` > 1) on
+    :func:`vrgnet_batch` and return ``(x, mu_b, real, fake)``: the
+    preprocessed rainy inputs, the derainer's mean and what the critic
+    scored as real and as generated."""
+    import torch
+    from mmengine.logging import MessageHub
+    seen = []
+
+    def scores(x):
+        seen.append(x.detach())
+        return x.mean((1, 2, 3))
+
+    model._critic_scores = scores
+    MessageHub.get_current_instance().update_info('iter', 1)
+    batch = vrgnet_batch()
+    x = model.data_preprocessor(batch, True)['inputs']
+    with torch.no_grad():
+        mu_b = model.generator(x)
+    try:
+        model.train_step(batch, vrgnet_optim(model))
+    finally:
+        del model._critic_scores
+    return x, mu_b, seen[0], seen[1]

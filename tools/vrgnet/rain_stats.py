@@ -20,9 +20,9 @@ for real rain layers ``max(O - B, 0)`` of random crops of a paired dataset
 Example::
 
     python tools/vrgnet/rain_stats.py \\
-        work_dirs/vrgnet-warm-kaiming_b8-p64-3k_rain100l \\
+        work_dirs/vrgnet_b8-p64-2k_rain100l \\
         --real ../shared/data/rain100l/train \\
-        --out-dir work_dirs/vrgnet-warm-kaiming_b8-p64-3k_rain100l/stats
+        --out-dir work_dirs/vrgnet_b8-p64-2k_rain100l/stats
 """
 import argparse
 import glob

@@ -267,37 +267,6 @@ class SelfAttention(nn.Module):
         return self.gamma * out + x, attention
 
 
-def minibatch_std(x: torch.Tensor, group: int) -> torch.Tensor:
-    """Append the minibatch standard-deviation feature map to ``x``.
-
-    The batch is split into consecutive groups of ``group`` samples (one
-    group if the batch is smaller); within each group the standard deviation
-    over the samples is taken per feature and position and averaged, and
-    that one number is broadcast as an extra channel to the group's samples.
-
-    Args:
-        x (Tensor): Features (B, C, H, W).
-        group (int): Group size (> 0).
-
-    Returns:
-        Tensor: (B, C + 1, H, W).
-
-    Raises:
-        ValueError: If ``B`` is larger than ``group`` but not a multiple of
-            it.
-    """
-    n, c, h, w = x.shape
-    g = min(group, n)
-    if n % g:
-        raise ValueError(f'minibatch_std: batch size {n} is not a multiple '
-                         f'of the group size {g}')
-    grouped = x.reshape(n // g, g, c, h, w)
-    std = (grouped.var(dim=1, unbiased=False) + 1e-8).sqrt()
-    std = std.mean(dim=(1, 2, 3)).reshape(n // g, 1, 1, 1, 1)
-    std = std.expand(n // g, g, 1, h, w).reshape(n, 1, h, w)
-    return torch.cat([x, std], dim=1)
-
-
 def _sn_block(in_channels: int, out_channels: int) -> nn.Sequential:
     """``SN-Conv(k4, s2, p1) + LeakyReLU(0.1)`` (keys ``0.module.*``)."""
     return nn.Sequential(
@@ -320,28 +289,14 @@ class SAGANCritic(nn.Module):
             64 px: official value 64; any value >= 2 works (the attention
             widths follow as ``4 * conv_dim`` and ``8 * conv_dim``). 256 px:
             must be 16 (official, widths hard-coded). Defaults to 64.
-        minibatch_std_group (int): Not official. If > 0, the last
-            convolution also sees one extra feature map: the standard
-            deviation of the final features over groups of this many samples
-            of the batch, averaged over channels and positions (the
-            "minibatch standard deviation" layer of Karras et al., ICLR
-            2018). A critic that sees how much the samples of a batch differ
-            penalises a generator that draws the same rain for every code;
-            the official critic scores each sample alone. The batch size
-            must then be a multiple of the group (or smaller than it: the
-            whole batch is one group). 0 (default) is the official critic.
 
     Raises:
-        ValueError: For an unsupported ``image_size`` or ``conv_dim``, or a
-            negative ``minibatch_std_group``.
+        ValueError: For an unsupported ``image_size`` or ``conv_dim``.
     """
 
     in_channels = 3
 
-    def __init__(self,
-                 image_size: int = 64,
-                 conv_dim: int = 64,
-                 minibatch_std_group: int = 0) -> None:
+    def __init__(self, image_size: int = 64, conv_dim: int = 64) -> None:
         super().__init__()
         if image_size not in SAGAN_CONV_DIMS:
             raise ValueError('image_size must be 64 or 256 (the official '
@@ -354,10 +309,6 @@ class SAGANCritic(nn.Module):
                 f'channels, got conv_dim={conv_dim}')
         if conv_dim < 2:
             raise ValueError(f'conv_dim must be >= 2, got {conv_dim}')
-        if minibatch_std_group < 0:
-            raise ValueError('minibatch_std_group must be >= 0, got '
-                             f'{minibatch_std_group}')
-        self.minibatch_std_group = minibatch_std_group
         self.image_size = image_size
         self.conv_dim = conv_dim
         c = conv_dim
@@ -374,8 +325,7 @@ class SAGANCritic(nn.Module):
         for name, block in blocks:
             setattr(self, name, block)
         self.extra_names = [name for name, _ in blocks[3:]]
-        extra = 1 if minibatch_std_group else 0
-        self.last = nn.Sequential(nn.Conv2d(2 * width + extra, 1, 4))
+        self.last = nn.Sequential(nn.Conv2d(2 * width, 1, 4))
         self.attn1 = SelfAttention(width)
         self.attn2 = SelfAttention(2 * width)
 
@@ -413,8 +363,6 @@ class SAGANCritic(nn.Module):
             out = getattr(self, name)(out)
         out, attn1 = self.attn1(out)
         out, attn2 = self.attn2(self.l4(out))
-        if self.minibatch_std_group:
-            out = minibatch_std(out, self.minibatch_std_group)
         scores = self.last(out).reshape(x.shape[0])
         if return_attention:
             return scores, attn1, attn2

@@ -2,7 +2,7 @@
 """VRGNet joint training: variational derainer, rain encoder, generator,
 critic (Wang et al., *From Rain Generation to Rain Removal*, CVPR 2021).
 """
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from mmengine.logging import MessageHub
@@ -11,19 +11,33 @@ from mmengine.optim import OptimWrapperDict
 from mmderain.models.base_models import BaseDerainer
 from mmderain.registry import MODELS
 from mmderain.utils.imports import quiet_mmagic_import
-from .diversity_loss import diversity_sensitive_loss
 from .variational_losses import gaussian_kl_to_target, standard_normal_kl
-from .vrgnet_generator import init_vrgnet_networks
+from .vrgnet_generator import VRGNetOfficialInit
 
 with quiet_mmagic_import():
     from mmagic.models.losses import gradient_penalty_loss
 
-#: The sub-networks updated by the generator-side step, in the order their
-#: optimisers step (one backward pass feeds all three).
-GENERATOR_SIDE = ('generator', 'rain_encoder', 'rain_generator')
-#: What the critic may compare (``critic_input``): rainy images (official),
-#: the derainer's rain estimates, or the pairs' ground-truth rain layers.
-CRITIC_INPUTS = ('image', 'rain', 'gt_rain')
+
+@MODELS.register_module()
+class ImageCriticInput:
+    """What the official critic compares: rainy images ``O`` (real) with
+    ``mu_b + G(z)`` (generated).
+
+    The ``critic_input`` of :class:`VRGNet` is a registered callable of this
+    form: called with the batch's rainy images ``inputs``, the derainer's
+    mean ``mu_b`` (None when the derainer is not run), the rain layers
+    ``rain = G(z)`` and the clean images ``gt``, it returns the critic's
+    ``(real, fake)`` batches. ``uses_derainer = False`` declares that it
+    does not read ``mu_b``; a VRGNet with a frozen derainer
+    (``train_derainer=False``) then skips the derainer in training.
+    """
+
+    uses_derainer = True
+
+    def __call__(self, inputs: torch.Tensor, mu_b: torch.Tensor,
+                 rain: torch.Tensor,
+                 gt: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        return inputs, mu_b + rain
 
 
 @MODELS.register_module()
@@ -31,7 +45,7 @@ class VRGNet(BaseDerainer):
     """VRGNet: a Bayesian rain generator trained jointly with a derainer.
 
     A rainy image is ``O = B + R``. The derainer (``generator``, BNet, a
-    :class:`~mmderain.models.archs.VariationalPReNet`) predicts the
+    :class:`~mmderain.models.editors.vrgnet.VariationalPReNet`) predicts the
     posterior ``q(B|O) = N(mu_b, var_b)``; the inference network
     (``rain_encoder``, RNet) predicts ``q(z|O) = N(mu_z, var_z)``; the rain
     generator (``rain_generator``, G) maps a sampled ``z`` to a rain layer;
@@ -46,9 +60,9 @@ class VRGNet(BaseDerainer):
        ``L_G = adv_weight * (-mean D(O_hat)) + KL_z + KL_b`` updates the
        derainer, the encoder and the generator (three optimisers; the
        critic is frozen for this pass). ``KL_b`` is
-       :func:`~mmderain.models.losses.gaussian_kl_to_target` with prior
+       :func:`~mmderain.models.editors.vrgnet.gaussian_kl_to_target` with prior
        variance ``prior_var`` and ``KL_z``
-       :func:`~mmderain.models.losses.standard_normal_kl`, both element
+       :func:`~mmderain.models.editors.vrgnet.standard_normal_kl`, both element
        means, as coded officially.
 
     On iterations without a generator step the derainer/encoder/generator
@@ -67,67 +81,34 @@ class VRGNet(BaseDerainer):
             1 for the synthetic sets, 0.01 for SPA-Data. Defaults to 1.
         gp_weight (float): Gradient-penalty weight. Defaults to 10.
         n_dis (int): Critic steps per generator-side step. Defaults to 5.
-        official_init (bool | Sequence[str]): Apply the official
-            ``weights_init`` (:func:`~mmderain.models.archs.
-            vrgnet_weights_init`: N(0, 0.02) conv weights) in
-            :meth:`init_weights` to the derainer, encoder and generator
-            (True), to none of them (False) or to the named ones among
-            ``'generator'``, ``'rain_encoder'``, ``'rain_generator'``.
-            Defaults to True.
-        kaiming_init (Sequence[str]): Sub-networks among the same three
-            whose (transposed) convolution weights get a Kaiming-normal
-            initialisation (:func:`~mmderain.models.archs.
-            vrgnet_kaiming_init`, He et al. for ReLU) instead. Not
-            official: it lets the generator's output depend on ``z`` from
-            the first iteration (see ``configs/vrgnet/README.md``).
-            Defaults to ().
-        grey_init (bool): After initialisation, give the generator's last
-            transposed convolution the same filter for R, G and B
-            (:func:`~mmderain.models.archs.tie_output_channels`), so that
-            its first samples are grey like real rain. Not official.
-            Defaults to False.
+        extra_generator_losses (list[dict]): Not official; default none.
+            Configs of registered losses added to ``L_G``. Each is called
+            on every generator-side step as ``loss(rain=G(z), z=z)`` (``z``
+            the encoder's reparametrised codes, with gradient) and returns
+            a scalar, weighted already, that is logged under the loss's
+            ``loss_name`` (``loss_extra<i>`` without one). The
+            diversity-sensitive term of ``projects/vrgnet_rain_generation``
+            is one.
+        critic_input (dict): A registered choice of what the critic
+            compares (see :class:`ImageCriticInput`). Defaults to the
+            official ``dict(type='ImageCriticInput')``: rainy images ``O``
+            with ``mu_b + G(z)``; ``projects/vrgnet_rain_generation``
+            registers rain-layer variants.
         train_derainer (bool): Update the derainer (BNet) in the
             generator-side step. False trains only the encoder, the
             generator and the critic against a fixed, pre-trained derainer
-            (e.g. converted official weights loaded with ``load_from``):
-            BNet's parameters are frozen (``requires_grad`` False, so no
-            BNet graph or backward pass), ``KL_b`` is
-            still logged but has no gradient, and the ``generator``
-            optimizer wrapper is not needed. Not official; for training a
-            rain generator for augmentation when a derainer already
-            exists. Defaults to True.
-        critic_input (str): What the critic compares. ``'image'``
-            (official): rainy images ``O`` with ``mu_b + G(z)``.
-            ``'rain'`` (not official): rain layers, the derainer's estimate
-            ``max(O - mu_b, 0)`` (no gradient) with ``G(z)``; the rain is
-            then not hidden under the background, which the critic
-            otherwise has to see through, and the derainer learns from
-            ``KL_b`` only. ``'gt_rain'`` (not official): the ground-truth
-            rain layers of the synthetic pairs, ``max(O - B, 0)``, with
-            ``G(z)``; with ``train_derainer=False`` the derainer is then not
-            run at all in training (no ``mse`` or ``KL_b`` is logged): on
-            our 2-core CPU its forward pass over a batch of 8 64x64 patches
-            takes 0.37 s, a critic step 0.23 s. Defaults to 'image'.
-        diversity_weight (float): Not official. Weight of the
-            diversity-sensitive term (Yang et al., ICLR 2019;
-            :func:`~mmderain.models.editors.vrgnet.diversity_loss.diversity_sensitive_loss`)
-            added to the generator-side loss: ``-min(mean|G(z_a) - G(z_b)|
-            / mean|z_a - z_b|, diversity_tau)`` over the two halves of the
-            batch, against a generator that makes the same rain for every
-            code. Logged as ``loss_div``. Defaults to 0 (off, official).
-        diversity_tau (float): Clip of that ratio. Defaults to 0.035, about
-            the ratio of real Rain100L rain layers: two 64x64 layers
-            ``max(O - B, 0)`` differ by 0.041 on average, two N(0, I) codes
-            by 2 / sqrt(pi) = 1.13.
-        diversity_normalize (bool): Not official. Divide each rain layer by
-            its mean before the ratio (:func:`~mmderain.models.losses.
-            diversity_loss.diversity_ratio` with ``normalize=True``), so
-            that layers that differ only in strength count as equal and the
-            generator must vary where its rain is. Real Rain100L rain
-            layers then give a ratio of about 1.49 (use ``diversity_tau``
-            1.4). Defaults to False.
+            (e.g. converted official weights loaded with ``load_from``),
+            to train a rain generator for augmentation when a derainer
+            already exists (not official). BNet's parameters are then
+            frozen (no BNet backward), ``KL_b`` is still logged but has no
+            gradient, and the ``generator`` optimizer wrapper is not
+            needed. Defaults to True.
+        train_cfg (dict, optional): Unused by VRGNet itself.
         test_cfg (dict, optional): ``quantize`` as in :class:`BaseDerainer`.
-        init_cfg (dict, optional): Initialisation config.
+        init_cfg (dict | list[dict], optional): Initialisation config.
+            Without one, :meth:`init_weights` applies the official
+            initialisation (:class:`~mmderain.models.editors.vrgnet.
+            vrgnet_generator.VRGNetOfficialInit`); one replaces it.
         data_preprocessor (dict, optional): Defaults to RGB in [0, 1].
     """
 
@@ -140,14 +121,9 @@ class VRGNet(BaseDerainer):
                  adv_weight: float = 1.0,
                  gp_weight: float = 10.0,
                  n_dis: int = 5,
-                 official_init: Union[bool, Sequence[str]] = True,
-                 kaiming_init: Sequence[str] = (),
-                 grey_init: bool = False,
+                 extra_generator_losses: Sequence[dict] = (),
+                 critic_input: Optional[dict] = None,
                  train_derainer: bool = True,
-                 critic_input: str = 'image',
-                 diversity_weight: float = 0.0,
-                 diversity_tau: float = 0.035,
-                 diversity_normalize: bool = False,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
@@ -172,47 +148,23 @@ class VRGNet(BaseDerainer):
         self.gp_weight = gp_weight
         self.n_dis = n_dis
         self.train_derainer = train_derainer
-        if critic_input not in CRITIC_INPUTS:
-            raise ValueError(
-                f'critic_input must be one of {CRITIC_INPUTS}, got '
-                f'{critic_input!r}')
-        self.critic_input = critic_input
-        if diversity_weight < 0 or diversity_tau <= 0:
-            raise ValueError(
-                'diversity_weight must be >= 0 and diversity_tau > 0, got '
-                f'{diversity_weight} and {diversity_tau}')
-        self.diversity_weight = diversity_weight
-        self.diversity_tau = diversity_tau
-        self.diversity_normalize = diversity_normalize
+        self.critic_input = MODELS.build(
+            critic_input or dict(type='ImageCriticInput'))
+        self.extra_generator_losses = torch.nn.ModuleList(
+            MODELS.build(cfg) for cfg in extra_generator_losses)
         if not train_derainer:
             # no optimizer wrapper needed; under DDP, mmengine's
             # MMSeparateDistributedDataParallel leaves it unwrapped
             self.generator.requires_grad_(False)
-        if isinstance(official_init, bool):
-            official_init = GENERATOR_SIDE if official_init else ()
-        self.official_init = tuple(official_init)
-        self.kaiming_init = tuple(kaiming_init)
-        self.grey_init = grey_init
-        for key, names in (('official_init', self.official_init),
-                           ('kaiming_init', self.kaiming_init)):
-            unknown = [n for n in names if n not in GENERATOR_SIDE]
-            if unknown:
-                raise ValueError(
-                    f'{key}: unknown sub-networks {unknown}, expected names '
-                    f'from {GENERATOR_SIDE}')
-        both = set(self.official_init) & set(self.kaiming_init)
-        if both:
-            raise ValueError(
-                f'{sorted(both)} in both official_init and kaiming_init')
         self._local_step = 0
 
     def init_weights(self) -> None:
-        """Official (or Kaiming) initialisation of BNet, RNet and G (the
-        critic keeps PyTorch's defaults), after any ``init_cfg``."""
+        """The official initialisation of BNet, RNet and G (N(0, 0.02)
+        conv weights; the critic keeps PyTorch's defaults), or ``init_cfg``
+        instead when one is given."""
+        if not self.init_cfg and not self._is_init:
+            VRGNetOfficialInit()(self)
         super().init_weights()
-        init_vrgnet_networks({n: getattr(self, n)
-                              for n in GENERATOR_SIDE}, self.official_init,
-                             self.kaiming_init, self.grey_init)
 
     # ------------------------------------------------------------------ #
     def sample_rain(self, num: int, z: Optional[torch.Tensor] = None,
@@ -237,8 +189,8 @@ class VRGNet(BaseDerainer):
 
     def _skips_derainer(self) -> bool:
         """Whether training runs without the derainer: it is frozen and
-        the critic compares ground-truth rain layers."""
-        return self.critic_input == 'gt_rain' and not self.train_derainer
+        the critic's input does not use it."""
+        return not (self.train_derainer or self.critic_input.uses_derainer)
 
     def _encode(self, inputs: torch.Tensor) -> tuple:
         if self._skips_derainer():
@@ -278,10 +230,10 @@ class VRGNet(BaseDerainer):
             dict[str, Tensor]: Logged values: ``loss_critic`` (and its parts
             ``loss_d_real``, ``loss_d_fake``, ``loss_gp``), ``mse`` (derainer
             MSE, monitoring), and on generator steps ``loss_g``,
-            ``loss_adv``, ``loss_kl_b``, ``loss_kl_z`` (and ``loss_div``
-            with the diversity term on). ``mse`` and ``loss_kl_b`` are
-            missing when training skips the derainer (``critic_input=
-            'gt_rain'`` with ``train_derainer=False``).
+            ``loss_adv``, ``loss_kl_b``, ``loss_kl_z`` (and the extra
+            generator-side losses by name). ``mse`` and ``loss_kl_b`` are
+            missing when training skips the derainer (a critic input that
+            does not use it, with ``train_derainer=False``).
         """
         needed = self._generator_side_wrappers() + ('critic', )
         missing = [n for n in needed if n not in optim_wrapper]
@@ -298,12 +250,7 @@ class VRGNet(BaseDerainer):
 
         with torch.set_grad_enabled(generator_step):
             mu_b, logvar_b, mu_z, logvar_z, z, rain = self._encode(inputs)
-        if self.critic_input == 'image':
-            real, fake = inputs, mu_b + rain
-        elif self.critic_input == 'rain':
-            real, fake = (inputs - mu_b.detach()).clamp(min=0), rain
-        else:
-            real, fake = (inputs - gt).clamp(min=0), rain
+        real, fake = self.critic_input(inputs, mu_b, rain, gt)
 
         # (1) critic step
         critic_ow = optim_wrapper['critic']
@@ -341,14 +288,11 @@ class VRGNet(BaseDerainer):
                                              self.prior_var)
                 loss_g = loss_g + kl_b
                 log.update(loss_kl_b=kl_b.detach())
-            if self.diversity_weight:
-                # codes without gradient: RNet must not raise the ratio by
-                # moving codes closer together
-                loss_div = diversity_sensitive_loss(rain, z.detach(),
-                                                    self.diversity_tau,
-                                                    self.diversity_normalize)
-                loss_g = loss_g + self.diversity_weight * loss_div
-                log.update(loss_div=loss_div.detach())
+            for i, loss in enumerate(self.extra_generator_losses):
+                term = loss(rain=rain, z=z)
+                loss_g = loss_g + term
+                log[getattr(loss, 'loss_name', f'loss_extra{i}')] = \
+                    term.detach()
             wrappers = [
                 optim_wrapper[n] for n in self._generator_side_wrappers()
             ]

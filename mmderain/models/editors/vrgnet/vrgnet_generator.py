@@ -51,12 +51,12 @@ the layout above comes from instantiating the official classes.
 Parameters: 2,852,864 (64 px, defaults); 44,994,048 (256 px). Official
 ``EDNet`` totals: 5,771,520 (64 px) and 90,250,496 (256 px).
 """
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn as nn
 
-from mmderain.registry import MODELS
+from mmderain.registry import MODELS, WEIGHT_INITIALIZERS
 from .vrgnet_encoder import _LatentImageNet
 
 
@@ -151,84 +151,44 @@ def vrgnet_weights_init(module: nn.Module) -> None:
                 module.bias.zero_()
 
 
-def vrgnet_kaiming_init(module: nn.Module) -> None:
-    """Kaiming-normal initialisation for VRGNet's ReLU networks, to be used
-    as ``net.apply(fn)`` in place of :func:`vrgnet_weights_init`.
-
-    Not official. The weight of every ``nn.Conv2d`` / ``nn.ConvTranspose2d``
-    is drawn with ``torch.nn.init.kaiming_normal_(w, nonlinearity='relu')``
-    (PyTorch's ``fan_in`` mode: ``w.size(1) * k * k``, i.e. the number of
-    output channels times the kernel area for a transposed convolution) and
-    biases are zeroed. With the official N(0, 0.02), the ``z``-dependent part
-    of the generator's activations shrinks by about 2.5x per layer (no
-    normalisation layers), so its samples hardly depend on ``z`` for
-    hundreds of thousands of iterations; with this scale they do at once.
-
-    Args:
-        module (nn.Module): The module visited by ``nn.Module.apply``.
-    """
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
-        nn.init.kaiming_normal_(module.weight, nonlinearity='relu')
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
+#: The sub-networks of :class:`~mmderain.models.editors.vrgnet.VRGNet` the
+#: official code initialises with :func:`vrgnet_weights_init`.
+OFFICIAL_INIT_MODULES = ('generator', 'rain_encoder', 'rain_generator')
 
 
-def tie_output_channels(generator: nn.Module) -> None:
-    """Give the last transposed convolution of a rain generator the same
-    filter for its three output channels, so that its rain is grey.
+@WEIGHT_INITIALIZERS.register_module()
+class VRGNetOfficialInit:
+    """The official initialisation of a VRGNet's sub-networks, as an
+    ``init_cfg`` entry (``dict(type='VRGNetOfficialInit', modules=...)``).
 
-    Not official; applied after initialisation (``grey_init`` of
-    :class:`~mmderain.models.editors.vrgnet.VRGNet`). Real synthetic rain is
-    nearly colourless (Rain100L's rain layers have ``chroma`` 0.06, see
-    :func:`~mmderain.apis.rain_generation.rain_layer_statistics`), while
-    a freshly initialised generator mixes its last features into three
-    unrelated channels (``chroma`` ~0.94), and the critic takes thousands
-    of iterations to remove that colour. Training is free to untie the
-    channels again; only the starting point changes.
+    :meth:`~mmderain.models.editors.vrgnet.VRGNet.init_weights` applies it
+    to all three by default; an ``init_cfg`` replaces that default, so a
+    config that re-initialises one sub-network in another way lists this
+    entry for the others first.
 
     Args:
-        generator (nn.Module): A :class:`RainGenerator` (or any module whose
-            last ``nn.ConvTranspose2d`` has 3 output channels).
-
-    Raises:
-        ValueError: If ``generator`` has no transposed convolution or the
-            last one does not have 3 output channels.
+        modules (Sequence[str]): Names of the sub-networks given
+            :func:`vrgnet_weights_init`, in this order. Defaults to
+            :data:`OFFICIAL_INIT_MODULES` (BNet, RNet and G; the critic
+            keeps PyTorch's defaults).
     """
-    convs = [m for m in generator.modules()
-             if isinstance(m, nn.ConvTranspose2d)]
-    if not convs or convs[-1].out_channels != 3:
-        raise ValueError(
-            'tie_output_channels expects a generator whose last '
-            'ConvTranspose2d has 3 output channels')
-    last = convs[-1]
-    with torch.no_grad():
-        # ConvTranspose2d weights are (in_channels, out_channels, k, k)
-        last.weight[:, 1:] = last.weight[:, :1]
-        if last.bias is not None:
-            last.bias[1:] = last.bias[:1]
 
+    def __init__(self, modules: Sequence[str] = OFFICIAL_INIT_MODULES) -> None:
+        self.modules = tuple(modules)
 
-def init_vrgnet_networks(nets: Mapping[str, nn.Module],
-                         official: Sequence[str] = (),
-                         kaiming: Sequence[str] = (),
-                         grey: bool = False) -> None:
-    """VRGNet's initialisation of its generator-side networks, shared by
-    :meth:`~mmderain.models.editors.vrgnet.VRGNet.init_weights` and
-    ``tools/vrgnet/train_plain.py``.
+    def __call__(self, model: nn.Module) -> None:
+        """Initialise the named sub-networks of ``model``.
 
-    Args:
-        nets (Mapping[str, nn.Module]): Sub-networks by name
-            (``'generator'``, ``'rain_encoder'``, ``'rain_generator'``).
-        official (Sequence[str]): Names given :func:`vrgnet_weights_init`
-            (the official N(0, 0.02)), applied first.
-        kaiming (Sequence[str]): Names given :func:`vrgnet_kaiming_init`
-            (not official), applied next.
-        grey (bool): Then tie the rain generator's output channels
-            (:func:`tie_output_channels`, not official).
-    """
-    for name in official:
-        nets[name].apply(vrgnet_weights_init)
-    for name in kaiming:
-        nets[name].apply(vrgnet_kaiming_init)
-    if grey:
-        tie_output_channels(nets['rain_generator'])
+        Args:
+            model (nn.Module): A VRGNet.
+
+        Raises:
+            ValueError: If ``model`` lacks one of the sub-networks.
+        """
+        for name in self.modules:
+            net = getattr(model, name, None)
+            if not isinstance(net, nn.Module):
+                raise ValueError(
+                    f'{type(self).__name__}: {type(model).__name__} has no '
+                    f'sub-network {name!r}')
+            net.apply(vrgnet_weights_init)

@@ -33,7 +33,6 @@ order), at both sizes.
 Here, :func:`_reference_critic` is an independent functional forward that
 follows the official equations, used to catch regressions.
 """
-import copy
 
 import pytest
 import torch
@@ -44,8 +43,7 @@ from mmderain.models.converters import convert_official_sagan_critic
 from mmderain.models.editors.vrgnet.sagan_critic import (SAGANCritic,
                                                          SelfAttention,
                                                          SpectralNorm,
-                                                         l2normalize,
-                                                         minibatch_std)
+                                                         l2normalize)
 from mmderain.registry import MODELS
 
 
@@ -428,45 +426,3 @@ def test_critic_registry_and_errors():
         net(torch.rand(1, 3, 128, 128))
     with pytest.raises(ValueError, match=r'\(B, 3, 64, 64\)'):
         net(torch.rand(3, 64, 64))
-
-
-def test_minibatch_std_feature():
-    torch.manual_seed(0)
-    x = torch.rand(6, 5, 4, 4)
-    x[3:] = x[3]  # the second group of 3 is one sample repeated
-    out = minibatch_std(x, 3)
-    assert out.shape == (6, 6, 4, 4)
-    torch.testing.assert_close(out[:, :5], x)
-    first = x[:3].std(dim=0, unbiased=False).mean()
-    torch.testing.assert_close(out[:3, 5], first.expand(3, 4, 4))
-    torch.testing.assert_close(out[3:, 5], torch.full((3, 4, 4), 1e-4))
-    # a batch smaller than the group is one group
-    torch.testing.assert_close(
-        minibatch_std(x[:2], 4)[:, 5],
-        x[:2].std(dim=0, unbiased=False).mean().expand(2, 4, 4))
-    with pytest.raises(ValueError, match='batch size 6 is not a multiple'):
-        minibatch_std(x, 4)
-
-
-def test_critic_minibatch_std_couples_a_group_only():
-    torch.manual_seed(0)
-    x = torch.rand(4, 3, 64, 64)
-    y = x.clone()
-    y[1] = torch.rand(3, 64, 64)  # changes the first group of 2
-    # every forward advances the power iterations: score y with a copy
-    official = SAGANCritic(conv_dim=4)
-    assert official.last[0].in_channels == 32
-    twin = copy.deepcopy(official)
-    a, b = official(x), twin(y)
-    torch.testing.assert_close(a[[0, 2, 3]], b[[0, 2, 3]])  # independent
-
-    net = SAGANCritic(conv_dim=4, minibatch_std_group=2)
-    assert net.last[0].in_channels == 33
-    assert (sum(p.numel() for p in net.parameters()) ==
-            sum(p.numel() for p in official.parameters()) + 16)
-    twin = copy.deepcopy(net)
-    a, b = net(x), twin(y)
-    assert not torch.allclose(a[0], b[0])  # sees its group-mate
-    torch.testing.assert_close(a[2:], b[2:], rtol=1e-5, atol=1e-6)
-    with pytest.raises(ValueError, match='minibatch_std_group must be >= 0'):
-        SAGANCritic(minibatch_std_group=-1)

@@ -1,72 +1,42 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """VRGNet joint model: the official objective term by term, n_dis, optimisers.
 """
+import copy
 import math
 
 import pytest
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
-from mmagic.structures import DataSample
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper, OptimWrapperDict
-from mmengine.registry import init_default_scope
 
-import mmderain.models.editors.vrgnet.sagan_critic  # noqa: F401
-import mmderain.models.editors.vrgnet.variational_prenet  # noqa: F401
-import mmderain.models.editors.vrgnet.vrgnet_encoder  # noqa: F401
-import mmderain.models.editors.vrgnet.vrgnet_generator  # noqa: F401
-from mmderain.engine.optimizers import GroupedOptimWrapperConstructor
 from mmderain.models.editors.vrgnet.variational_losses import (
     gaussian_kl_to_target, standard_normal_kl)
 from mmderain.models.editors.vrgnet.vrgnet import VRGNet
 from mmderain.registry import MODELS
+from tests._helpers import tiny_vrgnet as _build
+from tests._helpers import vrgnet_batch as _batch
+from tests._helpers import vrgnet_critic_inputs
+from tests._helpers import vrgnet_optim as _optim
 
 NAMES = ('generator', 'rain_encoder', 'rain_generator', 'critic')
 
 
-def _build(**kwargs):
-    init_default_scope('mmderain')
-    cfg = dict(
-        type='VRGNet',
-        generator=dict(
-            type='VariationalPReNet',
-            num_stages=2,
-            mid_channels=4,
-            num_res_blocks=1),
-        rain_encoder=dict(
-            type='RainEncoder', latent_dim=8, base_channels=4, image_size=64),
-        rain_generator=dict(
-            type='RainGenerator', latent_dim=8, base_channels=4,
-            image_size=64),
-        critic=dict(type='SAGANCritic', image_size=64, conv_dim=8))
-    cfg.update(kwargs)
-    model = MODELS.build(cfg)
-    model.init_weights()
-    return model
+@MODELS.register_module(force=True)
+class _RainMeanLoss(nn.Module):
+    """An extra generator-side loss for the tests: ``weight * mean G(z)``.
+    """
 
+    def __init__(self, weight=1.0, loss_name=None):
+        super().__init__()
+        self.weight = weight
+        if loss_name:
+            self.loss_name = loss_name
 
-def _batch(n=2, size=64, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for _ in range(n):
-        gt = torch.randint(0, 200, (3, size, size), generator=g,
-                           dtype=torch.uint8)
-        img = (gt + torch.randint(0, 56, gt.shape, generator=g)).to(
-            torch.uint8)
-        ds = DataSample(gt_img=gt)
-        ds.set_metainfo(dict(img_channel_order='rgb', gt_channel_order='rgb'))
-        inputs.append(img)
-        samples.append(ds)
-    return dict(inputs=inputs, data_samples=samples)
-
-
-def _optim(model):
-    adam = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3))
-    return GroupedOptimWrapperConstructor(
-        dict(
-            generator=adam,
-            rain=dict(adam, modules=('rain_encoder', 'rain_generator')),
-            critic=adam))(model)
+    def forward(self, rain, z):
+        assert rain.shape[0] == z.shape[0]
+        return self.weight * rain.mean()
 
 
 def test_kl_terms_on_known_values():
@@ -97,35 +67,23 @@ def test_init_weights_is_the_official_one():
     assert abs(model.generator.head.weight.std().item() - 0.02) < 0.004
 
 
-def test_init_selection_and_kaiming_init():
-    torch.manual_seed(0)
-    model = _build(
-        official_init=('generator', 'rain_encoder'),
-        kaiming_init=('rain_generator', ))
+def test_init_cfg_replaces_the_official_init():
+    model = _build(init_cfg=dict(
+        type='VRGNetOfficialInit', modules=('generator', 'rain_encoder')))
+    model.generator.head.weight.data.fill_(1)
+    before = copy.deepcopy(model.state_dict())
+    model._is_init = False
+    model.init_weights()
+    after = model.state_dict()
+    changed = {k.split('.')[0] for k in after
+               if not torch.equal(after[k], before[k])}
+    # only the named sub-networks are drawn again (G and the critic keep
+    # PyTorch's initialisation)
+    assert changed == {'generator', 'rain_encoder'}
     assert abs(model.generator.head.weight.std().item() - 0.02) < 0.004
-    # Kaiming normal (fan_in = w.size(1) * k * k for ConvTranspose2d, ReLU)
-    for m in model.rain_generator.modules():
-        if isinstance(m, torch.nn.ConvTranspose2d):
-            fan_in = m.weight.size(1) * 16
-            assert m.weight.std().item() == pytest.approx(
-                math.sqrt(2 / fan_in), rel=0.15)
-    # no official init at all: PyTorch's defaults stay
-    plain = _build(official_init=False)
-    assert plain.generator.head.weight.std().item() > 0.05
-    with pytest.raises(ValueError, match='unknown sub-networks'):
-        _build(kaiming_init=('critic', ))
-    with pytest.raises(ValueError, match='both official_init'):
-        _build(kaiming_init=('rain_generator', ))
-
-
-def test_grey_init_ties_the_generator_channels():
-    torch.manual_seed(0)
-    rain = _build(grey_init=True).sample_rain(4)
-    assert rain.abs().sum() > 0
-    assert torch.equal(rain[:, 0], rain[:, 1])
-    assert torch.equal(rain[:, 0], rain[:, 2])
-    rain = _build().sample_rain(4)
-    assert not torch.equal(rain[:, 0], rain[:, 1])
+    with pytest.raises(ValueError, match="no sub-network 'decoder'"):
+        _build(init_cfg=dict(type='VRGNetOfficialInit',
+                             modules=('decoder', )))
 
 
 def test_critic_every_step_generator_side_every_n_dis():
@@ -163,11 +121,7 @@ def test_critic_every_step_generator_side_every_n_dis():
 
 def test_fixed_derainer_trains_only_encoder_generator_critic():
     model = _build(train_derainer=False)
-    adam = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3))
-    optim = GroupedOptimWrapperConstructor(
-        dict(
-            rain=dict(adam, modules=('rain_encoder', 'rain_generator')),
-            critic=adam))(model)  # no 'generator' wrapper needed
+    optim = _optim(model, derainer=False)  # no 'generator' wrapper needed
     MessageHub.get_current_instance().update_info('iter', 0)
     before = {
         n: [p.detach().clone() for p in getattr(model, n).parameters()]
@@ -191,33 +145,13 @@ def test_fixed_derainer_trains_only_encoder_generator_critic():
         model.train_step(_batch(), OptimWrapperDict(rain=optim['rain']))
 
 
-@pytest.mark.parametrize('critic_input', ['image', 'rain'])
-def test_what_the_critic_compares(critic_input, monkeypatch):
-    model = _build(train_derainer=False, critic_input=critic_input)
-    seen = []
-
-    def scores(x):
-        seen.append(x.detach())
-        return x.mean((1, 2, 3))
-
-    monkeypatch.setattr(model, '_critic_scores', scores)
-    MessageHub.get_current_instance().update_info('iter', 1)  # critic only
-    batch = _batch()
-    data = model.data_preprocessor(batch, True)
-    x = data['inputs']
-    with torch.no_grad():
-        mu_b = model.generator(x)
-    model.train_step(batch, _optim(model))
-    real, fake = seen[0], seen[1]
-    if critic_input == 'image':
-        torch.testing.assert_close(real, x)
-        assert (fake - mu_b).min() >= -1e-6  # mu_b + G(z), G(z) >= 0
-    else:
-        torch.testing.assert_close(real, (x - mu_b).clamp(min=0))
-        assert real.min() >= 0 and fake.min() >= 0
-        assert fake.shape == real.shape
-    with pytest.raises(ValueError, match='critic_input'):
-        _build(critic_input='residual')
+def test_the_official_critic_compares_rainy_images():
+    model = _build(train_derainer=False)
+    x, mu_b, real, fake = vrgnet_critic_inputs(model)
+    torch.testing.assert_close(real, x)
+    assert (fake - mu_b).min() >= -1e-6  # mu_b + G(z), G(z) >= 0
+    with pytest.raises(KeyError, match='ResidualCriticInput'):
+        _build(critic_input=dict(type='ResidualCriticInput'))
 
 
 def test_loss_terms_match_the_official_formulas():
@@ -248,74 +182,32 @@ def test_loss_terms_match_the_official_formulas():
          10 * log['loss_gp']).item(), rel=1e-5)
 
 
-def test_diversity_term_joins_the_generator_side_loss():
+def test_extra_generator_losses_join_the_generator_side_loss():
     runs = {}
-    for weight in (0.0, 5.0):
+    for extra in ((), [dict(type='_RainMeanLoss', weight=-5.0,
+                            loss_name='loss_mean'),
+                       dict(type='_RainMeanLoss')]):
         torch.manual_seed(0)
-        model = _build(diversity_weight=weight, diversity_tau=0.5,
-                       kaiming_init=('rain_generator', ),
-                       official_init=('generator', 'rain_encoder'))
+        model = _build(extra_generator_losses=extra)
         optim = _optim(model)
         MessageHub.get_current_instance().update_info('iter', 0)
         torch.manual_seed(1)
         log = model.train_step(_batch(n=4), optim)
-        runs[weight] = (log, [
+        runs[len(extra)] = (log, [
             p.detach().clone() for p in model.rain_generator.parameters()
         ], [p.detach().clone() for p in model.critic.parameters()])
-    log0, gen0, critic0 = runs[0.0]
-    log, gen, critic = runs[5.0]
-    assert 'loss_div' not in log0
-    assert -0.5 <= log['loss_div'].item() < 0
+    log0, gen0, critic0 = runs[0]
+    log, gen, critic = runs[2]
+    assert not {'loss_mean', 'loss_extra1'} & set(log0)
+    # logged under their names (or their position), weighted
+    assert log['loss_mean'].item() == pytest.approx(
+        -5 * log['loss_extra1'].item())
     assert log['loss_g'].item() == pytest.approx(
         (log['loss_adv'] + log['loss_kl_b'] + log['loss_kl_z'] +
-         5 * log['loss_div']).item(), rel=1e-5)
+         log['loss_mean'] + log['loss_extra1']).item(), rel=1e-5)
     # the same critic step; a different generator step
     assert all(torch.equal(a, b) for a, b in zip(critic0, critic))
     assert any(not torch.equal(a, b) for a, b in zip(gen0, gen))
-    with pytest.raises(ValueError, match='diversity_tau'):
-        _build(diversity_tau=0)
-    with pytest.raises(ValueError, match='diversity_weight'):
-        _build(diversity_weight=-1)
-
-
-def test_critic_on_ground_truth_rain_skips_the_frozen_derainer():
-    model = _build(critic_input='gt_rain', train_derainer=False,
-                   diversity_weight=1.0, diversity_tau=1.4,
-                   diversity_normalize=True)
-
-    def no_derainer(*args, **kwargs):
-        raise AssertionError('the derainer ran')
-
-    model.generator.forward = no_derainer
-    seen = []
-    forward = model.critic.forward
-
-    def recording(x):
-        seen.append(x.detach().clone())
-        return forward(x)
-
-    model.critic.forward = recording
-    adam = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3))
-    optim = GroupedOptimWrapperConstructor(
-        dict(rain=dict(adam, modules=('rain_encoder', 'rain_generator')),
-             critic=adam))(model)
-    MessageHub.get_current_instance().update_info('iter', 0)
-    batch = _batch(n=2)
-    log = model.train_step(batch, optim)
-    rainy = torch.stack(batch['inputs']).float() / 255
-    gt = torch.stack([d.gt_img for d in batch['data_samples']]).float() / 255
-    # the critic's first input is max(O - B, 0), RGB
-    torch.testing.assert_close(seen[0], (rainy - gt).clamp(min=0))
-    assert 'mse' not in log and 'loss_kl_b' not in log
-    assert log['loss_g'].item() == pytest.approx(
-        (log['loss_adv'] + log['loss_kl_z'] + log['loss_div']).item(),
-        rel=1e-5)
-    # with a trained derainer it still runs and is supervised
-    model = _build(critic_input='gt_rain')
-    log = model.train_step(_batch(n=2), _optim(model))
-    assert 'loss_kl_b' in log and 'mse' in log
-    with pytest.raises(ValueError, match='critic_input'):
-        _build(critic_input='rainy')
 
 
 def test_inference_is_the_derainer_mean():

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from mmderain.models.converters import convert_official_vrgnet_ed
 from mmderain.models.editors.vrgnet.vrgnet_encoder import RainEncoder
 from mmderain.models.editors.vrgnet.vrgnet_generator import (
-    RainGenerator, tie_output_channels, vrgnet_weights_init)
+    RainGenerator, vrgnet_weights_init)
 from mmderain.registry import MODELS
 
 #: Official 64-px ``EDNet`` state dict (spec section 1.10).
@@ -203,29 +203,6 @@ def test_vrgnet_weights_init():
     bn.apply(vrgnet_weights_init)
     assert torch.all(bn.bias == 0) and not torch.all(bn.weight == 1)
     nn.Sequential(nn.ReLU(), nn.Flatten()).apply(vrgnet_weights_init)
-
-
-def test_tie_output_channels_makes_grey_rain():
-    torch.manual_seed(0)
-    gen = RainGenerator(latent_dim=8, base_channels=4)
-    z = torch.randn(4, 8)
-    with torch.no_grad():
-        coloured = gen(z)
-    assert not torch.allclose(coloured[:, 0], coloured[:, 1])
-    last = gen.main[-2]
-    kept = last.weight[:, 0].clone()
-    tie_output_channels(gen)
-    # the red filter is kept and copied to green and blue
-    assert torch.equal(last.weight[:, 0], kept)
-    with torch.no_grad():
-        grey = gen(z)
-    assert torch.equal(grey[:, 0], grey[:, 1])
-    assert torch.equal(grey[:, 0], grey[:, 2])
-    assert torch.equal(grey[:, 0], coloured[:, 0])
-    with pytest.raises(ValueError, match='3 output channels'):
-        tie_output_channels(nn.Sequential(nn.ConvTranspose2d(4, 2, 4)))
-    with pytest.raises(ValueError, match='3 output channels'):
-        tie_output_channels(nn.Linear(3, 3))
 
 
 def test_generator_registry_and_errors():

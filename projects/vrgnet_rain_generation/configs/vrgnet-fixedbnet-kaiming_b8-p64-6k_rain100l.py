@@ -1,11 +1,8 @@
-# Rain-generator training against a fixed, pre-trained derainer (see
-# README.md): vrgnet-warm-kaiming_b8-p64-3k_rain100l.py (BNet loaded from
-# the converted official syn100l weights, Kaiming-initialised G, Adam betas
-# (0.5, 0.999), n_dis = 2) with BNet frozen (``train_derainer=False``: no
-# BNet backward; 1.05 instead of 1.3 s/iteration on our 2-core CPU) and
-# twice the iterations. Only the encoder, the generator and the critic are
-# trained, so there is no ``generator`` optimizer wrapper. Make the
-# checkpoint first:
+# Run (a) (see ../README.md): vrgnet-warm-kaiming_b8-p64-3k_rain100l.py with
+# BNet frozen (train_derainer=False: no BNet backward) and twice the
+# iterations. Only the encoder, the generator and the critic are trained, so
+# there is no ``generator`` optimizer wrapper.
+# Make the checkpoint first:
 #   python tools/convert/vrgnet.py \
 #       ../shared/data/checkpoints_official/vrgnet/DerainNet_syn100l.pt \
 #       work_dirs/converted/vrgnet-derainer_syn100l.pth

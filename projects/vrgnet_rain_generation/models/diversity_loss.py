@@ -1,8 +1,9 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """Diversity-sensitive regulariser for generators that ignore their code.
 
-Not part of VRGNet. Yang et al., *Diversity-Sensitive Conditional
-Generative Adversarial Networks* (ICLR 2019), maximise
+Not part of VRGNet (project ``vrgnet_rain_generation``). Yang et al.,
+*Diversity-Sensitive Conditional Generative Adversarial Networks* (ICLR
+2019), maximise
 
     min(mean |G(z1) - G(z2)| / mean |z1 - z2|, tau)
 
@@ -14,8 +15,15 @@ With ``normalize=True`` every output is first divided by its mean
 magnitude, so that outputs which differ only in strength (the same pattern,
 brighter or fainter) count as equal: the ratio then measures differences
 in *where* the output is bright.
+
+:class:`DiversitySensitiveLoss` is the term as an extra generator-side loss
+of :class:`~mmderain.models.editors.vrgnet.VRGNet`
+(``extra_generator_losses``).
 """
 import torch
+import torch.nn as nn
+
+from mmderain.registry import MODELS
 
 #: Smallest mean magnitude an output is divided by with ``normalize=True``,
 #: so that near-zero outputs do not blow the ratio up.
@@ -84,3 +92,58 @@ def diversity_sensitive_loss(outputs: torch.Tensor,
     if tau <= 0:
         raise ValueError(f'tau must be > 0, got {tau}')
     return -diversity_ratio(outputs, codes, normalize).clamp(max=tau)
+
+
+@MODELS.register_module()
+class DiversitySensitiveLoss(nn.Module):
+    """The diversity-sensitive term as a VRGNet generator-side loss.
+
+    Returns ``loss_weight * -min(diversity_ratio(rain, z), tau)``. The codes
+    enter without gradient, so that the encoder cannot raise the ratio by
+    moving codes closer together.
+
+    Args:
+        loss_weight (float): Weight of the term (> 0). Defaults to 1.
+        tau (float): Clip of the ratio (> 0). Defaults to 0.035, about the
+            ratio of real Rain100L rain layers: two 64x64 layers
+            ``max(O - B, 0)`` differ by 0.041 on average, two N(0, I) codes
+            by 2 / sqrt(pi) = 1.13.
+        normalize (bool): Divide each rain layer by its mean first
+            (:func:`diversity_ratio`), so that layers that differ only in
+            strength count as equal. Real Rain100L rain layers then give a
+            ratio of about 1.49 (use ``tau`` 1.4). Defaults to False.
+        loss_name (str): Name under which VRGNet logs the (weighted) term.
+            Defaults to ``'loss_div'``.
+
+    Raises:
+        ValueError: If ``loss_weight`` or ``tau`` is not positive.
+    """
+
+    def __init__(self,
+                 loss_weight: float = 1.0,
+                 tau: float = 0.035,
+                 normalize: bool = False,
+                 loss_name: str = 'loss_div') -> None:
+        super().__init__()
+        if loss_weight <= 0 or tau <= 0:
+            raise ValueError('loss_weight and tau must be > 0, got '
+                             f'{loss_weight} and {tau}')
+        self.loss_weight = loss_weight
+        self.tau = tau
+        self.normalize = normalize
+        self.loss_name = loss_name
+
+    def forward(self, rain: torch.Tensor, z: torch.Tensor,
+                **kwargs) -> torch.Tensor:
+        """The weighted term for one generator-side step.
+
+        Args:
+            rain (Tensor): Rain layers ``G(z)`` (B, 3, S, S), B >= 2.
+            z (Tensor): Their codes (B, latent_dim).
+            **kwargs: Other inputs VRGNet passes; unused.
+
+        Returns:
+            Tensor: The scalar loss, in ``[-loss_weight * tau, 0]``.
+        """
+        return self.loss_weight * diversity_sensitive_loss(
+            rain, z.detach(), self.tau, self.normalize)

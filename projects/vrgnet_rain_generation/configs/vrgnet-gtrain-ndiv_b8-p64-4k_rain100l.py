@@ -1,34 +1,42 @@
-# Rain-generator training on the ground-truth rain layers of the synthetic
-# pairs (see README.md, run GT): the encoder, generator and critic of VRGNet
-# with three changes, none official:
-#   * the critic compares max(O - B, 0) with G(z) (critic_input='gt_rain');
-#     the derainer is frozen (loaded from the converted official syn100l
+# Stage 1 of the two-stage recipe (see ../README.md, runs GT and "Two
+# stages"): the encoder, generator and critic of VRGNet with three changes,
+# none official:
+#   * the critic compares max(O - B, 0) with G(z) (GTRainCriticInput); the
+#     derainer is frozen (loaded from the converted official syn100l
 #     weights, so tools/test.py still evaluates it) and not run in training,
 #   * SAGAN's update rule for the same lrs (the official 1e-4 / 4e-4 are
 #     SAGAN's two time-scale rule): one critic step per generator step
 #     (n_dis=1) and Adam betas (0, 0.9),
-#   * grey_init and the diversity-sensitive term on rain layers divided by
-#     their mean (diversity_normalize): the generator must vary where its
-#     rain falls, not only how strong it is; clipped at 1.4 (real Rain100L
+#   * GreyRainInit and the diversity-sensitive term on rain layers divided
+#     by their mean (normalize): the generator must vary where its rain
+#     falls, not only how strong it is; clipped at 1.4 (real Rain100L
 #     rain: 1.49).
 # Make the checkpoint first:
 #   python tools/convert/vrgnet.py \
 #       ../shared/data/checkpoints_official/vrgnet/DerainNet_syn100l.pt \
 #       work_dirs/converted/vrgnet-derainer_syn100l.pth
-_base_ = ['./vrgnet_b8-p64-2k_rain100l.py']
+_base_ = ['../../../configs/vrgnet/vrgnet_b8-p64-2k_rain100l.py']
 
+custom_imports = dict(
+    imports=['projects.vrgnet_rain_generation.models'],
+    allow_failed_imports=False)
 load_from = 'work_dirs/converted/vrgnet-derainer_syn100l.pth'
 # the converted file holds the derainer (generator.*) only: the rain side
 # starts from its initialisation (loads are strict otherwise)
 load_from_allow_missing = ['rain_encoder.', 'rain_generator.', 'critic.']
 model = dict(
     train_derainer=False,
-    critic_input='gt_rain',
+    critic_input=dict(type='GTRainCriticInput'),
     n_dis=1,
-    grey_init=True,
-    diversity_weight=2.0,
-    diversity_tau=1.4,
-    diversity_normalize=True)
+    init_cfg=[dict(type='VRGNetOfficialInit'),
+              dict(type='GreyRainInit')],
+    extra_generator_losses=[
+        dict(
+            type='DiversitySensitiveLoss',
+            loss_weight=2.0,
+            tau=1.4,
+            normalize=True)
+    ])
 optim_wrapper = dict(
     _delete_=True,
     constructor='GroupedOptimWrapperConstructor',
