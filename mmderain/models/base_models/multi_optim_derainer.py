@@ -1,9 +1,11 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """Base of derainers with their own training step over several optimisers."""
-from typing import Dict, Mapping, Optional, Sequence, Tuple
+from contextlib import contextmanager
+from typing import Dict, Iterator, Mapping, Optional, Sequence, Tuple
 
 import torch
 from mmengine.optim import OptimWrapper, OptimWrapperDict
+from torch import nn
 
 from .base_derainer import BaseDerainer
 
@@ -23,8 +25,10 @@ class MultiOptimDerainer(BaseDerainer):
     and writes ``train_step(data, optim_wrapper)`` with the helpers here:
     :meth:`check_optim_wrappers` first (a clear error instead of a
     ``KeyError`` half-way through an iteration), :meth:`current_step` for
-    schedules (warm-ups, one generator step every ``n`` critic steps) and
-    :meth:`update_wrappers` after each backward pass. The config pairs it
+    schedules (warm-ups, one generator step every ``n`` critic steps),
+    :meth:`no_param_grad` around a loss that must not reach a network (the
+    critic in the generator step) and :meth:`update_wrappers` (or one
+    wrapper's ``update_params``) after each backward pass. The config pairs it
     with ``optim_wrapper=dict(constructor='GroupedOptimWrapperConstructor',
     <name>=dict(type='OptimWrapper', optimizer=..., modules=...), ...)``
     and, for ``tools/dist_train.sh``, ``model_wrapper_cfg=dict(type=
@@ -96,6 +100,28 @@ class MultiOptimDerainer(BaseDerainer):
         for ow in wrappers:
             ow.step()
             ow.zero_grad()
+
+    @staticmethod
+    @contextmanager
+    def no_param_grad(*modules: nn.Module) -> Iterator[None]:
+        """Switch off the gradients of the modules' trainable parameters
+        inside the block (e.g. the critic while the generator's adversarial
+        loss goes through it), so that no gradient is computed for them or
+        left behind for their next step; switched back on afterwards.
+
+        Args:
+            *modules (nn.Module): The networks.
+        """
+        params = [
+            p for m in modules for p in m.parameters() if p.requires_grad
+        ]
+        for p in params:
+            p.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for p in params:
+                p.requires_grad_(True)
 
     def train_step(self, data: dict,
                    optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
