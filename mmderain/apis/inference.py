@@ -157,13 +157,17 @@ def derain_tensor_tiled(model: nn.Module,
     is shifted to end at the border, so every tile lies inside the image.
     Outputs are summed into a canvas together with a count map and divided
     by it, as in Restormer's tiled testing. If the image fits in one tile,
-    this is a single ``model.derain_tensor`` call. Models that condition on
-    the whole image (CoIC's instance code) provide an ``image_context(x)``
-    context manager, entered around the tile loop so that every tile sees
-    the context of the whole image.
+    this is a single ``model.derain_tensor`` call. Otherwise the tile loop
+    runs inside ``model.image_context(x)`` (see
+    :meth:`~mmderain.models.BaseDerainer.image_context`: a no-op unless the
+    model conditions on the whole image, as CoIC's instance code does), so
+    that every tile sees the context of the whole image.
 
     Args:
-        model (nn.Module): Derainer with a ``derain_tensor`` method.
+        model (nn.Module): Derainer with a ``derain_tensor`` method; every
+            :class:`~mmderain.models.BaseDerainer` has one and
+            ``image_context``. Other modules with only ``derain_tensor``
+            (e.g. a wrapped network) are run without a context.
         x (torch.Tensor): ``(N, 3, H, W)`` RGB float tensor in ``[0, 1]``.
         tile (int): Tile size in pixels. A multiple of the model's
             ``pad_multiple`` avoids padding inside each tile.
@@ -187,8 +191,8 @@ def derain_tensor_tiled(model: nn.Module,
     counts = torch.zeros((1, 1, height, width),
                          dtype=acc_dtype,
                          device=x.device)
-    context = getattr(model, 'image_context', None)
-    with context(x) if context is not None else nullcontext():
+    with (model.image_context(x)
+          if hasattr(model, 'image_context') else nullcontext()):
         for top in _tile_starts(height, tile_h, stride):
             for left in _tile_starts(width, tile_w, stride):
                 window = (..., slice(top, top + tile_h),

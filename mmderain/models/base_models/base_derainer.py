@@ -1,10 +1,15 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """Base model shared by all mmderain derainers."""
-from typing import Dict, List, Optional, Sequence, Union
+from contextlib import nullcontext
+from types import MappingProxyType
+from typing import (ContextManager, Dict, List, Mapping, Optional, Sequence,
+                    Union)
 
 import torch
 import torch.nn.functional as F
 from mmengine.config import ConfigDict
+from mmengine.logging import MessageHub
+from torch import nn
 
 from mmderain.registry import MODELS
 from mmderain.utils.imports import quiet_mmagic_import
@@ -57,6 +62,28 @@ class BaseDerainer(BaseEditModel):
     to metrics and visualisers follow mmagic's convention: BGR in [0, 255]
     (``pred_img``), quantised as ``test_cfg['quantize']`` says.
 
+    The contract every derainer keeps (methods override what they need,
+    see ``docs/adding_a_method.md``):
+
+    - :meth:`derain_tensor`: RGB [0, 1] in, RGB [0, 1] out; the one entry
+      point of :mod:`mmderain.apis` (whole images and tiles alike).
+    - :meth:`image_context`: a context manager entered around all tiles of
+      one image by tiled inference; a no-op here, models that condition on
+      the whole image (CoIC's instance code) compute it there.
+    - :attr:`pad_multiple`: the spatial multiple the generator needs;
+      :meth:`forward_tensor` pads and crops back.
+    - :meth:`forward_tensor` (the generator call in preprocessed space),
+      :meth:`forward_train` (the loss dict) and
+      :meth:`forward_inference` (``pred_img`` for metrics).
+    - :meth:`current_step`: the training iteration, for schedules inside
+      a method's own ``train_step`` (warm-ups, alternating updates).
+    - :meth:`register_frozen_module`: a helper network (a distillation
+      teacher) that follows the model's device and dtype but is not
+      trained, saved or switched to train mode.
+
+    Methods with their own training step over several optimisers derive
+    from :class:`~mmderain.models.base_models.MultiOptimDerainer`.
+
     Args:
         generator (dict): Config of the deraining network.
         pixel_loss (dict | list[dict]): Config(s) of the loss(es) between
@@ -108,12 +135,75 @@ class BaseDerainer(BaseEditModel):
             raise ValueError(f'pad_multiple must be >= 1, got {pad_multiple}')
         self.pad_multiple = pad_multiple
         quantize(torch.zeros(1), self._test_opt('quantize', 'round'))
+        self._local_step = 0
+        self._frozen_modules: Dict[str, nn.Module] = {}
 
     def _train_opt(self, key: str, default=None):
         return (self.train_cfg or {}).get(key, default)
 
     def _test_opt(self, key: str, default=None):
         return (self.test_cfg or {}).get(key, default)
+
+    # ------------------------------------------------------------------ #
+    # training progress and frozen helpers
+    # ------------------------------------------------------------------ #
+    def current_step(self) -> int:
+        """The 0-based training iteration of the call.
+
+        Inside a runner this is the runner's iteration (``iter`` of the
+        current :class:`~mmengine.logging.MessageHub`, so it survives
+        resuming); outside a runner (tests, scripts) it is the number of
+        earlier calls. Call it once per ``train_step``.
+
+        Returns:
+            int: The iteration.
+        """
+        step = MessageHub.get_current_instance().get_info('iter')
+        if step is None:  # outside a runner: count calls
+            step = self._local_step
+        self._local_step += 1
+        return step
+
+    def register_frozen_module(self, name: str, module: nn.Module) -> None:
+        """Attach a frozen helper network, e.g. a distillation teacher.
+
+        The module is put in eval mode with ``requires_grad`` off, and
+        kept outside the model's module tree: it is not in
+        :meth:`state_dict` (checkpoints hold the deployable network only),
+        :meth:`parameters` (no optimiser or DDP sees it) or
+        :meth:`modules` (``init_weights`` and ``train()`` leave it alone),
+        but it moves and casts with the model (``.to()``, ``.cuda()``,
+        ``.half()``). Its weights are the method's business (e.g. loaded
+        by a hook). Read it back with :attr:`frozen_modules`.
+
+        Args:
+            name (str): Its key in :attr:`frozen_modules`; must not name a
+                parameter, buffer or submodule of the model.
+            module (nn.Module): The network.
+
+        Raises:
+            KeyError: If ``name`` is taken.
+        """
+        if not isinstance(module, nn.Module):
+            raise TypeError(f'frozen module {name!r} must be an nn.Module, '
+                            f'got {type(module).__name__}')
+        taken = (self._frozen_modules, self._modules, self._parameters,
+                 self._buffers)
+        if any(name in names for names in taken):
+            raise KeyError(f'frozen module name {name!r} is taken')
+        module.requires_grad_(False)
+        self._frozen_modules[name] = module.eval()
+
+    @property
+    def frozen_modules(self) -> Mapping[str, nn.Module]:
+        """The modules of :meth:`register_frozen_module` (read-only)."""
+        return MappingProxyType(self._frozen_modules)
+
+    def _apply(self, fn, *args, **kwargs):
+        # move/cast the frozen modules with the model (not submodules)
+        for module in self.__dict__.get('_frozen_modules', {}).values():
+            module._apply(fn, *args, **kwargs)
+        return super()._apply(fn, *args, **kwargs)
 
     # ------------------------------------------------------------------ #
     # generator calls
@@ -169,6 +259,23 @@ class BaseDerainer(BaseEditModel):
         if str(pre.output_channel_order).upper() == 'BGR':
             out = out.flip(1)
         return out.clamp(0., 1.)
+
+    def image_context(self, x: torch.Tensor) -> ContextManager:
+        """Context of the whole image for the calls inside the block.
+
+        Tiled inference (:func:`~mmderain.apis.derain_tensor_tiled`) enters
+        it once per image around the :meth:`derain_tensor` calls of its
+        tiles. Here it is a no-op; a model whose output depends on the
+        whole image (CoIC's instance code) computes that from ``x`` and
+        uses it for every tile.
+
+        Args:
+            x (Tensor): The whole rainy images (N, 3, H, W), RGB, [0, 1].
+
+        Returns:
+            A context manager.
+        """
+        return nullcontext()
 
     # ------------------------------------------------------------------ #
     # mmagic/mmengine entry points

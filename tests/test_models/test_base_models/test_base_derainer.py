@@ -2,6 +2,7 @@
 import pytest
 import torch
 from mmagic.structures import DataSample
+from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
 
@@ -141,3 +142,61 @@ def test_pixel_losses_of_mmagic_resolve_in_mmderain_scope(loss):
     value = model(**data, mode='loss')[f'loss_{loss}']
     diff = model.generator(data['inputs']) - data['data_samples'].gt_img
     torch.testing.assert_close(value, MMAGIC_LOSSES[loss](diff))
+
+
+# ------------------------------------------------------------------ contract
+def test_image_context_is_a_no_op_context_manager():
+    model = _build().eval()
+    x = torch.rand(1, 3, 12, 14)
+    expected = model.derain_tensor(x)
+    with model.image_context(x) as value:
+        assert value is None
+        torch.testing.assert_close(model.derain_tensor(x), expected)
+
+
+def test_current_step_reads_the_runner_iteration(monkeypatch):
+    model = _build()
+    hub = MessageHub('test_current_step')
+    monkeypatch.setattr(MessageHub, 'get_current_instance',
+                        classmethod(lambda cls: hub))
+    # outside a runner: the number of earlier calls
+    assert [model.current_step() for _ in range(3)] == [0, 1, 2]
+    hub.update_info('iter', 41)  # what a runner sets before each iteration
+    assert model.current_step() == 41
+    assert model.current_step() == 41
+
+
+def _tiny_net():
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+
+
+def test_frozen_module_moves_with_the_model_but_is_not_trained_or_saved():
+    model = _build()
+    net = _tiny_net().train()
+    model.register_frozen_module('teacher', net)
+    assert model.frozen_modules['teacher'] is net
+    assert not net.training
+    assert not any(p.requires_grad for p in net.parameters())
+    # not in the state dict, the parameters or the module tree
+    assert not any('teacher' in k or k.startswith('0.')
+                   for k in model.state_dict())
+    assert all(p is not q for p in model.parameters()
+               for q in net.parameters())
+    assert all(m is not net for m in model.modules())
+    model.train()
+    assert not net.training
+    # moves and casts with the model
+    model.double()
+    assert net[0].weight.dtype == torch.float64
+    assert net[1].running_mean.dtype == torch.float64
+    model.float()
+    assert net[0].weight.dtype == torch.float32
+    with pytest.raises(TypeError):
+        model.frozen_modules['other'] = net  # read-only
+    with pytest.raises(KeyError, match="'teacher' is taken"):
+        model.register_frozen_module('teacher', _tiny_net())
+    with pytest.raises(KeyError, match="'generator' is taken"):
+        model.register_frozen_module('generator', _tiny_net())
+    with pytest.raises(TypeError, match='nn.Module'):
+        model.register_frozen_module('fn', lambda x: x)

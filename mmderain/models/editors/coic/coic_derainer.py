@@ -8,24 +8,19 @@ from typing import Dict, Iterator, List, Optional, Union
 
 import torch
 import torch.nn.functional as F
-from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapperDict
 
-from mmderain.models.base_models import BaseDerainer
+from mmderain.models.base_models import MultiOptimDerainer
 from mmderain.registry import MODELS
 from .coic_contrastive_loss import detail_negatives, hardest_rain_negative
 from .coim_conv import CoIMConv2d, modulation_code
 
-#: Optimiser wrappers: the backbone without its modulation MLPs, and the
-#: modulation MLPs (``g2pa``) with the encoder, both stepped every
-#: iteration (official ``base_optimizer`` / ``tran_optimizer``).
-OPTIM_WRAPPERS = ('base', 'tran')
 #: Stand-in code meaning "no modulation" (warm-up steps).
 _PLAIN = torch.empty(0)
 
 
 @MODELS.register_module()
-class CoICDerainer(BaseDerainer):
+class CoICDerainer(MultiOptimDerainer):
     """A derainer modulated per instance by a contrastive code (CoIC).
 
     The backbone (``generator``) is any network whose convolutions are
@@ -79,6 +74,15 @@ class CoICDerainer(BaseDerainer):
             resized to the crop size) as data keys.
     """
 
+    #: The backbone without its modulation MLPs, and the modulation MLPs
+    #: (``g2pa``) with the encoder, both stepped every iteration (official
+    #: ``base_optimizer`` / ``tran_optimizer``).
+    optim_wrapper_names = ('base', 'tran')
+    optim_wrapper_help = (
+        "GroupedOptimWrapperConstructor with groups 'base' (generator "
+        "without g2pa) and 'tran' (generator g2pa + encoder), as in "
+        'configs/_base_/schedules/coic_adam_260k.py')
+
     def __init__(self,
                  generator: dict,
                  encoder: dict,
@@ -116,7 +120,6 @@ class CoICDerainer(BaseDerainer):
                              'num_detail_negatives >= 0')
         self._rain_bank: List[torch.Tensor] = []
         self._shared_code: Optional[torch.Tensor] = None
-        self._local_step = 0
 
     # ------------------------------------------------------------------ #
     # codes
@@ -192,13 +195,6 @@ class CoICDerainer(BaseDerainer):
     # ------------------------------------------------------------------ #
     # training
     # ------------------------------------------------------------------ #
-    def _current_step(self) -> int:
-        step = MessageHub.get_current_instance().get_info('iter')
-        if step is None:  # outside a runner: count calls
-            step = self._local_step
-        self._local_step += 1
-        return step
-
     def _rain_negative(self, rainy: torch.Tensor,
                        clean: torch.Tensor) -> torch.Tensor:
         """Clean crops plus the most different rain layer of the bank."""
@@ -252,18 +248,12 @@ class CoICDerainer(BaseDerainer):
             warm-up ``loss_contrastive`` and ``contrastive_acc`` (fraction
             of samples whose positive scores above every negative).
         """
-        missing = [n for n in OPTIM_WRAPPERS if n not in optim_wrapper]
-        if missing:
-            raise KeyError(
-                f'CoICDerainer needs optimizer wrappers {missing}: use '
-                "GroupedOptimWrapperConstructor with groups 'base' "
-                "(generator without g2pa) and 'tran' (generator g2pa + "
-                'encoder)')
+        self.check_optim_wrappers(optim_wrapper)
         data = self.data_preprocessor(data, True)
         inputs, samples = data['inputs'], data['data_samples']
-        warmup = self._current_step() <= self.stage1_iters
-        wrappers = [optim_wrapper[n] for n in OPTIM_WRAPPERS]
-        with wrappers[0].optim_context(self):
+        warmup = self.current_step() <= self.stage1_iters
+        names = self.optim_wrapper_names
+        with optim_wrapper[names[0]].optim_context(self):
             if warmup:
                 with self._code(_PLAIN):
                     losses = self.forward_train(inputs, samples)
@@ -281,9 +271,6 @@ class CoICDerainer(BaseDerainer):
                     acc = (logits[:, 0:1] > logits[:, 1:]).all(1).float()
                 extra = dict(contrastive_acc=acc.mean())
             loss, log = self.parse_losses(losses)
-        wrappers[0].backward(loss)
-        for ow in wrappers:
-            ow.step()
-            ow.zero_grad()
+        self.update_wrappers(optim_wrapper, names, loss)
         log.update(extra)
         return log

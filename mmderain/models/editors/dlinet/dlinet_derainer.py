@@ -38,10 +38,12 @@ class DLINetDerainer(BaseDerainer):
       detector (``teacher``, in eval mode, run without autograd):
       ``loss = MSE + mask_loss`` with ``mask_loss`` = 1e4 * BCE officially.
 
-    The teacher is not part of the state dict: checkpoints hold the deployable
-    network only, and :class:`~mmderain.engine.hooks.LoadStageCheckpointHook`
-    loads the teacher (every run, including resumed ones) and initialises the
-    estimation and fusion from the stage-1 checkpoint (fresh runs only).
+    The teacher is a frozen module
+    (:meth:`~mmderain.models.BaseDerainer.register_frozen_module`), not part
+    of the state dict: checkpoints hold the deployable network only, and
+    :class:`~mmderain.engine.hooks.LoadStageCheckpointHook` loads the teacher
+    (every run, including resumed ones) and initialises the estimation and
+    fusion from the stage-1 checkpoint (fresh runs only).
 
     Args:
         generator (dict): Config of a :class:`~mmderain.models.DLINet`.
@@ -97,7 +99,6 @@ class DLINetDerainer(BaseDerainer):
                              f'{self.generator.pad_multiple} for DLINet, got '
                              f'{pad_multiple}')
         self.mask_loss = MODELS.build(mask_loss) if mask_loss else None
-        self._teacher: tuple = ()
         self.teacher_loaded = False
         if self.mask_loss is not None:
             if stage != 'second':
@@ -112,10 +113,8 @@ class DLINetDerainer(BaseDerainer):
                 raise ValueError(
                     f'teacher has {net.num_masks} masks, the generator '
                     f'{self.generator.num_masks}')
-            net.requires_grad_(False)
-            # a plain attribute, not a submodule: it stays out of the
-            # state dict, the optimiser and DDP
-            self._teacher = (net.eval(), )
+            # not a submodule: out of the state dict, the optimiser and DDP
+            self.register_frozen_module('teacher', net)
         elif teacher is not None:
             raise ValueError('teacher is only used with mask_loss')
 
@@ -127,7 +126,7 @@ class DLINetDerainer(BaseDerainer):
     @property
     def teacher(self) -> Optional[nn.Module]:
         """The frozen stage-1 network giving the mask labels (or None)."""
-        return self._teacher[0] if self._teacher else None
+        return self.frozen_modules.get('teacher')
 
     def load_teacher(self, state_dict: Dict[str, torch.Tensor]) -> None:
         """Load the stage-1 generator weights into the teacher (strict).
@@ -141,12 +140,6 @@ class DLINetDerainer(BaseDerainer):
         self.teacher.load_state_dict(state_dict, strict=True)
         self.teacher.eval()
         self.teacher_loaded = True
-
-    def _apply(self, fn, *args, **kwargs):
-        # move/cast the teacher with the model (it is not a submodule)
-        if self._teacher:
-            self._teacher[0]._apply(fn, *args, **kwargs)
-        return super()._apply(fn, *args, **kwargs)
 
     @torch.no_grad()
     def teacher_masks(self, inputs: torch.Tensor,

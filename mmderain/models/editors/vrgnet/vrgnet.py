@@ -5,10 +5,9 @@ critic (Wang et al., *From Rain Generation to Rain Removal*, CVPR 2021).
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
-from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapperDict
 
-from mmderain.models.base_models import BaseDerainer
+from mmderain.models.base_models import MultiOptimDerainer
 from mmderain.registry import MODELS
 from mmderain.utils.imports import quiet_mmagic_import
 from .variational_losses import gaussian_kl_to_target, standard_normal_kl
@@ -41,7 +40,7 @@ class ImageCriticInput:
 
 
 @MODELS.register_module()
-class VRGNet(BaseDerainer):
+class VRGNet(MultiOptimDerainer):
     """VRGNet: a Bayesian rain generator trained jointly with a derainer.
 
     A rainy image is ``O = B + R``. The derainer (``generator``, BNet, a
@@ -112,6 +111,12 @@ class VRGNet(BaseDerainer):
         data_preprocessor (dict, optional): Defaults to RGB in [0, 1].
     """
 
+    optim_wrapper_names = ('generator', 'rain', 'critic')
+    optim_wrapper_help = (
+        'GroupedOptimWrapperConstructor with groups generator, rain '
+        '(modules rain_encoder, rain_generator) and critic, as in '
+        'configs/_base_/schedules/vrgnet_adam_700e.py')
+
     def __init__(self,
                  generator: dict,
                  rain_encoder: dict,
@@ -156,7 +161,6 @@ class VRGNet(BaseDerainer):
             # no optimizer wrapper needed; under DDP, mmengine's
             # MMSeparateDistributedDataParallel leaves it unwrapped
             self.generator.requires_grad_(False)
-        self._local_step = 0
 
     def init_weights(self) -> None:
         """The official initialisation of BNet, RNet and G (N(0, 0.02)
@@ -203,14 +207,6 @@ class VRGNet(BaseDerainer):
         rain = self.rain_generator(z)
         return mu_b, logvar_b, mu_z, logvar_z, z, rain
 
-    def _current_step(self) -> int:
-        hub = MessageHub.get_current_instance()
-        step = hub.get_info('iter')
-        if step is None:  # outside a runner: count calls
-            step = self._local_step
-        self._local_step += 1
-        return step
-
     def _critic_scores(self, x: torch.Tensor) -> torch.Tensor:
         return self.critic(x)
 
@@ -236,17 +232,11 @@ class VRGNet(BaseDerainer):
             does not use it, with ``train_derainer=False``).
         """
         needed = self._generator_side_wrappers() + ('critic', )
-        missing = [n for n in needed if n not in optim_wrapper]
-        if missing:
-            raise KeyError(
-                f'VRGNet needs optimizer wrappers {missing}: use '
-                'GroupedOptimWrapperConstructor with groups '
-                f'{list(needed)} ("rain": modules rain_encoder, '
-                'rain_generator)')
+        self.check_optim_wrappers(optim_wrapper, needed)
         data = self.data_preprocessor(data, True)
         inputs = data['inputs']
         gt = data['data_samples'].gt_img
-        generator_step = self._current_step() % self.n_dis == 0
+        generator_step = self.current_step() % self.n_dis == 0
 
         with torch.set_grad_enabled(generator_step):
             mu_b, logvar_b, mu_z, logvar_z, z, rain = self._encode(inputs)
@@ -293,13 +283,8 @@ class VRGNet(BaseDerainer):
                 loss_g = loss_g + term
                 log[getattr(loss, 'loss_name', f'loss_extra{i}')] = \
                     term.detach()
-            wrappers = [
-                optim_wrapper[n] for n in self._generator_side_wrappers()
-            ]
-            wrappers[0].backward(loss_g)
-            for ow in wrappers:
-                ow.step()
-                ow.zero_grad()
+            self.update_wrappers(optim_wrapper,
+                                 self._generator_side_wrappers(), loss_g)
             log.update(
                 loss_g=loss_g.detach(),
                 loss_adv=loss_adv.detach(),
