@@ -29,6 +29,66 @@ def write_pairs(root, n=4, size=(24, 28), seed=0):
     return str(root)
 
 
+def brn_conv_shapes(c=32):
+    """BRN's official single-convolution units -> (C_in, C_out)."""
+    shapes = {'conv0': (9, c), 'conv': (c, 3), 'conv0_r': (6, c),
+              'conv_r': (c, 3)}
+    for g in ('conv_i', 'conv_f', 'conv_g', 'conv_o'):
+        shapes[g] = shapes[g + '_r'] = (3 * c, c)
+    return shapes
+
+
+def brn_res_units(unused=False):
+    """BRN's official residual blocks (``unused``: also the two that the
+    official forward never applies)."""
+    units = [f'res_conv{k}' for k in range(1, 6)]
+    units += [f'res_conv{k}_r' for k in range(1, 6 if unused else 4)]
+    return units
+
+
+def brn_official_state(c=8, seed=0, unused=True, prefix='module.'):
+    """Random weights in the csdwren/RecDerain layout (CoIC baseline:
+    ``unused=False, prefix=''``)."""
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    sd = {}
+    for unit, (cin, cout) in brn_conv_shapes(c).items():
+        sd[f'{unit}.0.weight'] = torch.randn(cout, cin, 3, 3, generator=g) / 8
+        sd[f'{unit}.0.bias'] = torch.randn(cout, generator=g) / 8
+    for unit in brn_res_units(unused):
+        for idx in ('0', '2'):
+            sd[f'{unit}.{idx}.weight'] = torch.randn(
+                c, c, 3, 3, generator=g) / 8
+            sd[f'{unit}.{idx}.bias'] = torch.randn(c, generator=g) / 8
+    return {prefix + k: v for k, v in sd.items()}
+
+
+def brn_coim_state(c=8, code_dim=4, seed=0):
+    """Random weights in CoIC's BRN_CoIM layout."""
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    sd = {}
+
+    def tconv(prefix, cin, cout):
+        sd[f'{prefix}.base_conv.conv.weight'] = torch.randn(
+            cout, cin, 3, 3, generator=g) / 8
+        sd[f'{prefix}.base_conv.conv.bias'] = torch.randn(
+            cout, generator=g) / 8
+        for i, (o, n) in enumerate(((cout, code_dim + cin), (16, cout),
+                                    (cin + cout + 9, 16))):
+            sd[f'{prefix}.g2pa_wgen.{2 * i}.weight'] = torch.randn(
+                o, n, generator=g)
+            sd[f'{prefix}.g2pa_wgen.{2 * i}.bias'] = torch.randn(
+                o, generator=g)
+
+    for unit, (cin, cout) in brn_conv_shapes(c).items():
+        tconv(f'{unit}.conv', cin, cout)
+    for unit in brn_res_units():
+        tconv(f'{unit}.conv1', c, c)
+        tconv(f'{unit}.conv2', c, c)
+    return sd
+
+
 def tiny_prenet_cfg(data_root, work_dir, max_iters=4, name='tiny'):
     """A complete, fast iteration-based training config (dict)."""
     from mmengine.config import Config
