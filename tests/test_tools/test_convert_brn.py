@@ -1,17 +1,15 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """tools/convert/brn.py on synthetic and (with MMDERAIN_DATA) official
-files."""
+files (the conversion itself: tests/test_models/test_converters/)."""
 import os.path as osp
 
 import pytest
 import torch
 
 from mmderain.models.archs import BRN
+from mmderain.models.converters import convert_official_brn
 from mmderain.registry import MODELS
-from tests._helpers import brn_coim_state as _coim_state
-from tests._helpers import brn_official_state as _official_state
-from tests._helpers import brn_reference_forward as _reference_forward
-from tests._helpers import run_tool
+from tests._helpers import brn_coim_state, brn_official_state, run_tool
 
 
 def _load(path):
@@ -23,7 +21,7 @@ def _load(path):
 
 
 def test_convert_recderain_layout(tmp_path, capsys):
-    sd = _official_state(c=8)  # module. prefix, unused res_conv{4,5}_r
+    sd = brn_official_state(c=8)  # module. prefix, unused res_conv{4,5}_r
     src = tmp_path / 'net_latest.pth'
     torch.save(sd, src)
     dst = tmp_path / 'out' / 'brn.pth'
@@ -37,18 +35,15 @@ def test_convert_recderain_layout(tmp_path, capsys):
         converted_from='net_latest.pth',
         source='csdwren/RecDerain (or Schizophreni/CoIC baseline)',
         generator=dict(type='BRN', mid_channels=8))
-    net = BRN(num_iters=2, mid_channels=8)
-    net.load_state_dict(state)
-    x = torch.rand(1, 3, 9, 12)
-    with torch.no_grad():
-        out = net(x)
-    ref, _ = _reference_forward(sd, x, 2, 8)
-    assert torch.allclose(out, ref[-1], atol=1e-5)
+    expected = convert_official_brn(sd)
+    assert state.keys() == expected.keys()
+    assert all(torch.equal(state[k], v) for k, v in expected.items())
+    BRN(num_iters=2, mid_channels=8).load_state_dict(state)
 
 
 def test_convert_wrapped_state_dict(tmp_path, capsys):
     """A dict holding the weights under 'state_dict', no prefix."""
-    sd = _official_state(c=4, unused=False, prefix='')
+    sd = brn_official_state(c=4, unused=False, prefix='')
     src = tmp_path / 'brn_model.pth'
     torch.save({'state_dict': sd}, src)
     dst = tmp_path / 'brn.pth'
@@ -59,7 +54,7 @@ def test_convert_wrapped_state_dict(tmp_path, capsys):
 
 
 def test_convert_coim_layout(tmp_path, capsys):
-    sd = _coim_state(c=8, code_dim=4)
+    sd = brn_coim_state(c=8, code_dim=4)
     src = tmp_path / 'brn_model.pth'
     torch.save(sd, src)
     dst = tmp_path / 'brn_coic.pth'

@@ -26,56 +26,8 @@ released model), and the official test script truncates its outputs to
 uint8: the BRN configs test with ``test_cfg=dict(quantize='trunc')``.
 """
 import argparse
-import os.path as osp
-from typing import List, Tuple
 
-from mmderain.models.converters import (brn_arch_from_state_dict,
-                                        convert_official_brn,
-                                        load_official_state_dict,
-                                        save_converted_checkpoint)
-from mmderain.models.converters.brn import UNUSED_UNITS
-
-SOURCES = {
-    False: 'csdwren/RecDerain (or Schizophreni/CoIC baseline)',
-    True: 'Schizophreni/CoIC (BRN_CoIM)',
-}
-
-
-def convert(src: str, dst: str) -> Tuple[dict, List[str]]:
-    """Convert ``src`` (official) into ``dst`` (mmderain).
-
-    Args:
-        src (str): Official BRN state dict file.
-        dst (str): Output path of the MMEngine-style checkpoint
-            (``{'state_dict': {'generator.*': ...}, 'meta': ...}``, as
-            :func:`mmderain.models.converters.convert_official_checkpoint`
-            writes it), written atomically.
-
-    Returns:
-        tuple[dict, list[str]]: The detected generator arguments
-        (``mid_channels``, and ``conv_cfg`` for CoIC's modulated weights)
-        and the official units dropped (never applied officially).
-
-    Raises:
-        FileNotFoundError: If ``src`` does not exist.
-        KeyError: If ``src`` is not an official BRN checkpoint.
-        ValueError: If a tensor has an unexpected shape.
-    """
-    official = load_official_state_dict(src)
-    state = convert_official_brn(official)
-    args = brn_arch_from_state_dict(state)
-    dropped = [
-        u for u in UNUSED_UNITS if any(
-            k.startswith((f'{u}.', f'module.{u}.')) for k in official)
-    ]
-    save_converted_checkpoint(
-        {f'generator.{k}': v
-         for k, v in state.items()},
-        dict(
-            converted_from=osp.basename(src),
-            source=SOURCES['conv_cfg' in args],
-            generator=dict(type='BRN', **args)), dst)
-    return args, dropped
+from mmderain.models.converters import convert_official_brn_checkpoint
 
 
 def main(argv=None) -> dict:
@@ -87,7 +39,7 @@ def main(argv=None) -> dict:
     parser.add_argument('src', help='official BRN checkpoint')
     parser.add_argument('dst', help='output mmderain checkpoint')
     args = parser.parse_args(argv)
-    gen, dropped = convert(args.src, args.dst)
+    gen, dropped = convert_official_brn_checkpoint(args.src, args.dst)
     print(f'{args.src} -> {args.dst}: BRN {gen}')
     if dropped:
         print(f'dropped {", ".join(dropped)}: created but never applied by '

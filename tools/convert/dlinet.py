@@ -13,32 +13,18 @@ weights and printed. The network works on RGB images in [0, 255].
 """
 import argparse
 
-from mmderain.models.converters import (convert_official_checkpoint,
-                                        convert_official_dlinet)
+from mmderain.models.converters import convert_official_dlinet_checkpoint
 
 
-def convert(src: str, dst: str) -> dict:
-    """Convert ``src`` (official) into ``dst`` (mmderain); returns args.
-
-    Args:
-        src (str): Official checkpoint (a plain ``DLINET`` state dict).
-        dst (str): Output path of the MMEngine-style checkpoint
-            (``{'state_dict': ..., 'meta': ...}``), written atomically.
-
-    Returns:
-        dict: The detected generator arguments.
-    """
-    return convert_official_checkpoint(src, dst, convert_official_dlinet,
-                                       'DLINet', 'lwcbbd/DLINet_2023TIP')
-
-
-def main() -> None:
+def main(argv=None) -> dict:
+    """Command-line entry point; returns the generator arguments."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('src', help='official DLINet checkpoint')
     parser.add_argument('dst', help='output mmderain checkpoint')
-    args = parser.parse_args()
-    gen = convert(args.src, args.dst)
+    args = parser.parse_args(argv)
+    gen = convert_official_dlinet_checkpoint(args.src, args.dst)
     print(f'{args.src} -> {args.dst}: DLINet {gen}')
+    return gen
 
 
 if __name__ == '__main__':

@@ -13,42 +13,22 @@ the number of stages (6 for every released model).
 """
 import argparse
 
-from mmderain.models.converters import (convert_official_checkpoint,
-                                        convert_official_prenet)
-
-VARIANT_CONFIGS = {
-    ('lstm', False): 'prenet',
-    ('lstm', True): 'prenet-r',
-    (None, False): 'prn',
-    (None, True): 'prn-r',
-}
+from mmderain.models.converters import (convert_official_prenet_checkpoint,
+                                        prenet_variant)
 
 
-def convert(src: str, dst: str) -> dict:
-    """Convert ``src`` (official) into ``dst`` (mmderain); returns args.
-
-    Args:
-        src (str): Official ``net_latest.pth`` (a plain state dict).
-        dst (str): Output path of the MMEngine-style checkpoint
-            (``{'state_dict': ..., 'meta': ...}``), written atomically.
-
-    Returns:
-        dict: The detected generator arguments.
-    """
-    return convert_official_checkpoint(src, dst, convert_official_prenet,
-                                       'PReNet', 'csdwren/PReNet')
-
-
-def main() -> None:
+def main(argv=None) -> dict:
+    """Command-line entry point; returns the generator arguments."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('src', help='official PReNet checkpoint')
     parser.add_argument('dst', help='output mmderain checkpoint')
-    args = parser.parse_args()
-    gen = convert(args.src, args.dst)
-    name = VARIANT_CONFIGS[(gen['recurrent'], gen['share_res_blocks'])]
+    args = parser.parse_args(argv)
+    gen = convert_official_prenet_checkpoint(args.src, args.dst)
+    name = prenet_variant(gen)
     print(f'{args.src} -> {args.dst}: PReNet family variant "{name}" '
           f'({gen}); test with configs/prenet/{name}_t6_b18-p100-100e_'
           '<dataset>.py')
+    return gen
 
 
 if __name__ == '__main__':

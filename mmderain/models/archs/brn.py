@@ -34,22 +34,24 @@ code_dim=128)`` gives CoIC's modulated BRN (``BRN_CoIM``) with the same
 forward. Inputs and outputs are RGB images in [0, 1], shape (N, 3, H, W),
 any spatial size. The output is not clamped.
 """
-from typing import List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmderain.models.layers import build_conv2d
+from mmderain.models.layers import ConvLSTMCell, build_conv2d
+from mmderain.models.layers.conv_lstm import GATE_NAMES
 from mmderain.ops import conv2d_relu
-from mmderain.ops.lstm_pointwise import lstm_pointwise
 from mmderain.registry import MODELS
 
 #: Residual blocks of the image and of the rain branch (official forward).
 NUM_RES_BLOCKS = 5
 NUM_RAIN_RES_BLOCKS = 3
 #: The four LSTM gate convolutions of a branch, in ``lstm_pointwise`` order.
-GATES = ('conv_i', 'conv_f', 'conv_g', 'conv_o')
+GATES = GATE_NAMES
+#: Our LSTM modules -> the suffix of their gates' checkpoint keys.
+_LSTM_SUFFIX = {'lstm': '', 'lstm_r': '_r'}
 
 _Tensors = Union[torch.Tensor, List[torch.Tensor]]
 
@@ -110,16 +112,75 @@ class BRNResBlock(nn.Module):
         return out if nonneg_input else out.relu_()
 
 
+def _gate_key_map(prefix: str, to_official: bool) -> Dict[str, str]:
+    """Key prefixes of the gate convolutions: ours <-> checkpoint's."""
+    pairs = {}
+    for lstm, suffix in _LSTM_SUFFIX.items():
+        for gate in GATES:
+            ours = f'{prefix}{lstm}.{gate}.'
+            theirs = f'{prefix}{gate}{suffix}.'
+            if to_official:
+                pairs[ours] = theirs
+            else:
+                pairs[theirs] = ours
+    return pairs
+
+
+def _rename_keys(state_dict: dict, pairs: Dict[str, str]) -> None:
+    """Rename, in place and in order, the keys starting with a prefix."""
+    items = list(state_dict.items())
+    state_dict.clear()
+    for key, value in items:
+        for old, new in pairs.items():
+            if key.startswith(old):
+                key = new + key[len(old):]
+                break
+        state_dict[key] = value
+
+
+def _save_official_gate_keys(module: nn.Module, state_dict: dict,
+                             prefix: str, local_metadata: dict) -> None:
+    """State-dict hook: save ``lstm[_r].conv_X.*`` as ``conv_X[_r].*``."""
+    _rename_keys(state_dict, _gate_key_map(prefix, to_official=True))
+
+
+def _load_official_gate_keys(module: nn.Module, state_dict: dict,
+                             prefix: str, *args) -> None:
+    """Load pre-hook: read ``conv_X[_r].*`` into ``lstm[_r].conv_X.*``."""
+    module._load_prefix = prefix
+    _rename_keys(state_dict, _gate_key_map(prefix, to_official=False))
+
+
+def _report_official_gate_keys(module: nn.Module, incompatible) -> None:
+    """Load post-hook: name missing gate keys as the checkpoint names them.
+    """
+    pairs = _gate_key_map(getattr(module, '_load_prefix', ''), True)
+    keys = incompatible.missing_keys
+    for n, key in enumerate(keys):
+        for old, new in pairs.items():
+            if key.startswith(old):
+                keys[n] = new + key[len(old):]
+                break
+
+
 @MODELS.register_module()
 class BRN(nn.Module):
     """Bilateral recurrent network (BRN) for single-image deraining.
 
-    Module names mirror the official units, each one convolution:
+    State-dict keys mirror the official units, each one convolution:
     ``conv0``/``conv0_r`` (input convolutions, 9 and 6 input channels),
     ``conv_{i,f,g,o}``/``conv_{i,f,g,o}_r`` (LSTM gates, ``3 * mid_channels``
     inputs each), ``res_conv{1..5}``/``res_conv{1..3}_r``
     (:class:`BRNResBlock`, ``conv1``/``conv2``) and ``conv``/``conv_r``
     (output convolutions, 3 channels).
+
+    The LSTMs of the two branches are the shared
+    :class:`~mmderain.models.layers.ConvLSTMCell` (modules ``lstm`` and
+    ``lstm_r``, four gate convolutions each): the parameter
+    ``lstm.conv_i.weight`` is saved and loaded under the official key
+    ``conv_i.weight``, ``lstm_r.conv_i.weight`` under ``conv_i_r.weight``
+    (state-dict hooks), so converted and trained checkpoints keep their
+    keys.
 
     The dataflow is the official one (see the module docstring). With plain
     convolutions the forward pass is computed faster, with the same result
@@ -171,16 +232,21 @@ class BRN(nn.Module):
         self.conv0 = conv(9, c)
         for k in range(1, NUM_RES_BLOCKS + 1):
             self.add_module(f'res_conv{k}', BRNResBlock(c, conv_cfg))
-        for gate in GATES:
-            self.add_module(gate, conv(3 * c, c))
+        # LSTM on cat(features, own hidden state, other branch's hidden)
+        self.lstm = ConvLSTMCell(
+            c, part_channels=(c, c, c), fused_gates=False, conv_cfg=conv_cfg)
         self.conv = conv(c, 3)
         # rain branch
         self.conv0_r = conv(6, c)
         for k in range(1, NUM_RAIN_RES_BLOCKS + 1):
             self.add_module(f'res_conv{k}_r', BRNResBlock(c, conv_cfg))
-        for gate in GATES:
-            self.add_module(f'{gate}_r', conv(3 * c, c))
+        self.lstm_r = ConvLSTMCell(
+            c, part_channels=(c, c, c), fused_gates=False, conv_cfg=conv_cfg)
         self.conv_r = conv(c, 3)
+        self._register_state_dict_hook(_save_official_gate_keys)
+        self._register_load_state_dict_pre_hook(
+            _load_official_gate_keys, with_module=True)
+        self.register_load_state_dict_post_hook(_report_official_gate_keys)
 
     # ------------------------------------------------------------------ #
     # helpers
@@ -205,40 +271,6 @@ class BRN(nn.Module):
         if fused:
             return conv2d_relu(x, conv.weight, conv.bias)
         return F.relu(conv(x))
-
-    def _gates(self, suffix: str, parts: Sequence[Optional[torch.Tensor]],
-               plain: bool) -> torch.Tensor:
-        """Pre-activation gates ``(i, f, g, o)`` of one branch's LSTM.
-
-        Args:
-            suffix (str): ``''`` (image branch) or ``'_r'`` (rain branch).
-            parts (Sequence[Tensor | None]): The three inputs concatenated
-                by the official code (features, own hidden state, other
-                branch's hidden state); ``None`` stands for a zero state.
-            plain (bool): Whether the gate convolutions are ``nn.Conv2d``:
-                they then run as one convolution, on the non-zero parts
-                only.
-
-        Returns:
-            Tensor: The gates (N, 4 * mid_channels, H, W).
-        """
-        convs = [getattr(self, g + suffix) for g in GATES]
-        c = self.mid_channels
-        if not plain:
-            ref = parts[0]
-            full = torch.cat(
-                [p if p is not None else ref.new_zeros(ref.shape)
-                 for p in parts], 1)
-            return torch.cat([conv(full) for conv in convs], 1)
-        weight = torch.cat([conv.weight for conv in convs], 0)
-        bias = torch.cat([conv.bias for conv in convs], 0)
-        keep = [k for k, p in enumerate(parts) if p is not None]
-        if len(keep) < len(parts):
-            weight = torch.cat([weight[:, k * c:(k + 1) * c] for k in keep],
-                               1)
-        inputs = [parts[k] for k in keep]
-        inputs = inputs[0] if len(inputs) == 1 else torch.cat(inputs, 1)
-        return F.conv2d(inputs, weight, bias, padding=1)
 
     def _refine(self, feat: torch.Tensor, names: Sequence[str],
                 fused: bool) -> torch.Tensor:
@@ -273,9 +305,8 @@ class BRN(nn.Module):
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError('BRN expects RGB images (N, 3, H, W), got '
                              f'{tuple(x.shape)}')
-        plain = self._plain()
         track = _records_grad(x, self)
-        fused = plain and not track
+        fused = self._plain() and not track
         x = x.contiguous(memory_format=self._memory_format(x, fused))
         inp = x
         img, rain = x, x
@@ -289,16 +320,14 @@ class BRN(nn.Module):
             # rain branch: input, previous rain; LSTM on (f_r, h_r, h)
             feat = self._conv_relu(self.conv0_r, torch.cat((inp, rain), 1),
                                    fused)
-            gates = self._gates('_r', (feat, h_r, h), plain)
-            h_r, c_r = lstm_pointwise(gates, c_r, overwrite_gates=True)
+            h_r, c_r = self.lstm_r((feat, h_r, h), c_r)
             feat = self._refine(h_r, rain_blocks, fused)
             rain = self.conv_r(feat)
             # image branch: input, previous background, new rain;
             # LSTM on (f, h, new h_r)
             feat = self._conv_relu(self.conv0, torch.cat((inp, img, rain), 1),
                                    fused)
-            gates = self._gates('', (feat, h, h_r), plain)
-            h, c = lstm_pointwise(gates, c, overwrite_gates=True)
+            h, c = self.lstm((feat, h, h_r), c)
             feat = self._refine(h, img_blocks, fused)
             img = self.conv(feat)
             imgs.append(img)

@@ -29,8 +29,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mmderain.models.layers import ConvLSTMCell
 from mmderain.ops import conv2d_relu
-from mmderain.ops.lstm_pointwise import lstm_pointwise
 from mmderain.registry import MODELS
 
 
@@ -44,54 +44,6 @@ def _records_grad(x: torch.Tensor, module: nn.Module) -> bool:
     if not torch.is_grad_enabled():
         return False
     return x.requires_grad or any(p.requires_grad for p in module.parameters())
-
-
-class ConvLSTMCell(nn.Module):
-    """Convolutional LSTM cell with one fused gate convolution.
-
-    The four gates (input, forget, cell, output) are computed by a single
-    3x3 convolution with ``4 * channels`` outputs, which is equivalent to the
-    official four separate convolutions (their weights are concatenated by
-    ``tools/convert/prenet.py``). The point-wise update is one fused
-    function, :func:`~mmderain.ops.lstm_pointwise.lstm_pointwise`
-    (a Triton kernel for CUDA inference, PyTorch otherwise). A zero state
-    (``h = c = None``, the first step) convolves only the input half of the
-    gate kernel, since the hidden half would multiply zeros.
-
-    Args:
-        channels (int): Channels of the input features and of the state.
-    """
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.channels = channels
-        self.gates = nn.Conv2d(2 * channels, 4 * channels, 3, 1, 1)
-
-    def forward(self,
-                x: torch.Tensor,
-                h: Optional[torch.Tensor] = None,
-                c: Optional[torch.Tensor] = None) -> tuple:
-        """Advance the cell by one step.
-
-        Args:
-            x (Tensor): Input features (N, C, H, W).
-            h (Tensor, optional): Hidden state (N, C, H, W); ``None`` for
-                zeros. Defaults to None.
-            c (Tensor, optional): Cell state (N, C, H, W); ``None`` for
-                zeros. Defaults to None.
-
-        Returns:
-            tuple[Tensor, Tensor]: The new hidden and cell states.
-        """
-        if h is None:
-            gates = F.conv2d(
-                x,
-                self.gates.weight[:, :self.channels],
-                self.gates.bias,
-                padding=1)
-        else:
-            gates = self.gates(torch.cat((x, h), 1))
-        return lstm_pointwise(gates, c, overwrite_gates=True)
 
 
 class ResBlock(nn.Module):
@@ -140,8 +92,10 @@ class PReNet(nn.Module):
     The forward pass is computed exactly as the official one (up to float
     rounding) but faster:
 
-    * the LSTM gates are one convolution and one fused point-wise update
-      (:class:`ConvLSTMCell`), and the first stage skips the zero state;
+    * the LSTM gates are one convolution (the official four concatenated,
+      order i, f, g, o: key ``lstm.gates``) and one fused point-wise update
+      (:class:`~mmderain.models.layers.ConvLSTMCell`), and the first stage
+      skips the zero state;
     * without autograd, ReLUs are fused into the convolutions on CPU
       (:func:`~mmderain.ops.conv2d_relu`), additions work in place and
       redundant ReLUs of non-negative sums are skipped;
@@ -185,7 +139,8 @@ class PReNet(nn.Module):
         self.in_channels = in_channels
         self.channels_last = channels_last
         self.head = nn.Conv2d(2 * in_channels, mid_channels, 3, 1, 1)
-        self.lstm = ConvLSTMCell(mid_channels) if recurrent else None
+        self.lstm = ConvLSTMCell(
+            mid_channels, fused_gates=True) if recurrent else None
         num_distinct = 1 if share_res_blocks else num_res_blocks
         self.res_blocks = nn.ModuleList(
             ResBlock(mid_channels) for _ in range(num_distinct))
@@ -236,7 +191,7 @@ class PReNet(nn.Module):
             else:
                 feat = conv2d_relu(feat, self.head.weight, self.head.bias)
             if self.lstm is not None:
-                h, c = self.lstm(feat, h, c)
+                h, c = self.lstm((feat, h), c)
                 feat = h
             feat = self._refine(feat, nonneg=self.lstm is None)
             out = self._predict(feat, x, s == self.num_stages - 1, track)

@@ -1,12 +1,14 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """Official BRN checkpoints (csdwren/RecDerain, CoIC) to :class:`BRN`."""
+import os.path as osp
 import re
-from typing import Dict, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 
 from mmderain.models.archs.brn import (BRN, GATES, NUM_RAIN_RES_BLOCKS,
                                        NUM_RES_BLOCKS)
+from .official import load_official_state_dict, save_converted_checkpoint
 
 # ---------------------------------------------------------------------- #
 # official checkpoints
@@ -20,6 +22,12 @@ RES_UNITS = (*(f'res_conv{k}' for k in range(1, NUM_RES_BLOCKS + 1)),
              *(f'res_conv{k}_r' for k in range(1, NUM_RAIN_RES_BLOCKS + 1)))
 #: Residual blocks the official ``BRN`` creates but never applies.
 UNUSED_UNITS = ('res_conv4_r', 'res_conv5_r')
+#: ``meta['source']`` of converted files, by whether the weights are CoIC's
+#: modulated ones.
+BRN_SOURCES = {
+    False: 'csdwren/RecDerain (or Schizophreni/CoIC baseline)',
+    True: 'Schizophreni/CoIC (BRN_CoIM)',
+}
 
 _PARAM = r'(?P<param>weight|bias)'
 _COIM_KEY = re.compile(r'(?P<conv>.+?)\.(?:base_conv\.conv|'
@@ -203,7 +211,8 @@ def convert_official_brn_with_args(
         state_dict: Dict[str, torch.Tensor]) -> Tuple[dict, dict]:
     """:func:`convert_official_brn` and the arguments it implies.
 
-    The signature of ``mmderain.utils.convert_official_checkpoint``'s
+    The signature of
+    :func:`~mmderain.models.converters.convert_official_checkpoint`'s
     ``convert_fn``.
 
     Args:
@@ -215,3 +224,54 @@ def convert_official_brn_with_args(
     """
     out = convert_official_brn(state_dict)
     return out, brn_arch_from_state_dict(out)
+
+
+def unused_official_units(state_dict: Dict[str, torch.Tensor]) -> List[str]:
+    """The units of an official dict that the official forward never runs.
+
+    Args:
+        state_dict (dict[str, Tensor]): The official state dict.
+
+    Returns:
+        list[str]: Those of :data:`UNUSED_UNITS` that it holds (dropped by
+        :func:`convert_official_brn`).
+    """
+    return [
+        u for u in UNUSED_UNITS if any(
+            k.startswith((f'{u}.', f'module.{u}.')) for k in state_dict)
+    ]
+
+
+def convert_official_brn_checkpoint(src: str,
+                                    dst: str) -> Tuple[dict, List[str]]:
+    """Convert an official BRN file into an mmderain checkpoint.
+
+    Args:
+        src (str): Official BRN state dict file (csdwren/RecDerain, CoIC's
+            baseline or ``BRN_CoIM``; a plain state dict or one under
+            ``'state_dict'``).
+        dst (str): Output path of the MMEngine-style checkpoint
+            (``{'state_dict': {'generator.*': ...}, 'meta': ...}``),
+            written atomically. ``meta`` records the file name, the source
+            repository and the architecture.
+
+    Returns:
+        tuple[dict, list[str]]: The detected generator arguments
+        (``mid_channels``, and ``conv_cfg`` for CoIC's modulated weights)
+        and the official units dropped (never applied officially).
+
+    Raises:
+        FileNotFoundError: If ``src`` does not exist.
+        KeyError: If ``src`` is not an official BRN checkpoint.
+        ValueError: If a tensor has an unexpected shape.
+    """
+    official = load_official_state_dict(src)
+    state, args = convert_official_brn_with_args(official)
+    save_converted_checkpoint(
+        {f'generator.{k}': v
+         for k, v in state.items()},
+        dict(
+            converted_from=osp.basename(src),
+            source=BRN_SOURCES['conv_cfg' in args],
+            generator=dict(type='BRN', **args)), dst)
+    return args, unused_official_units(official)

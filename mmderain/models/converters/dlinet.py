@@ -1,8 +1,10 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """Official lwcbbd/DLINet_2023TIP checkpoints to :class:`DLINet`."""
-
-
 from mmderain.models.editors.dlinet.dlinet_net import DLINet
+from .official import convert_official_checkpoint
+
+#: ``meta['source']`` of converted files.
+DLINET_SOURCE = 'lwcbbd/DLINet_2023TIP'
 
 _PREFIXES = ('module.', 'model.')
 _STAGE_KEYS = {
@@ -58,3 +60,24 @@ def convert_official_dlinet(official: dict) -> tuple:
             f'official DLINet dict does not match DLINet({args}): missing '
             f'{sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}')
     return sd, args
+
+
+def convert_official_dlinet_checkpoint(src: str, dst: str) -> dict:
+    """Convert an official DLINet file into an mmderain checkpoint.
+
+    Args:
+        src (str): Official ``model_{best,latest}.pt`` (a plain ``DLINET``
+            state dict, or one under ``'state_dict'``).
+        dst (str): Output path of the MMEngine-style checkpoint
+            (``{'state_dict': {'generator.*': ...}, 'meta': ...}``),
+            written atomically.
+
+    Returns:
+        dict: The detected generator arguments.
+
+    Raises:
+        FileNotFoundError: If ``src`` does not exist.
+        KeyError: If ``src`` is not an official DLINet checkpoint.
+    """
+    return convert_official_checkpoint(src, dst, convert_official_dlinet,
+                                       'DLINet', DLINET_SOURCE)

@@ -25,7 +25,7 @@ def convert_official_checkpoint(src: str, dst: str,
         dst (str): Output path.
         convert_fn (Callable): ``state_dict -> (state_dict, generator
             args)``, e.g.
-            :func:`mmderain.models.archs.convert_official_prenet`.
+            :func:`~mmderain.models.converters.convert_official_prenet`.
         generator_type (str): Registered name of the network, recorded in
             ``meta['generator']``.
         source (str): Where the weights come from (official repository).

@@ -4,7 +4,19 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 
+from .official import convert_official_checkpoint
+
 _OFFICIAL_GATES = ('conv_i', 'conv_f', 'conv_g', 'conv_o')
+#: ``meta['source']`` of converted files.
+PRENET_SOURCE = 'csdwren/PReNet'
+#: Published variant (config name prefix) by ``(recurrent,
+#: share_res_blocks)``.
+PRENET_VARIANTS = {
+    ('lstm', False): 'prenet',
+    ('lstm', True): 'prenet-r',
+    (None, False): 'prn',
+    (None, True): 'prn-r',
+}
 
 
 def convert_official_prenet_family(
@@ -18,8 +30,9 @@ def convert_official_prenet_family(
     converter. The official networks name their layers ``conv0`` (head),
     ``res_conv{k}`` (residual blocks, ``nn.Sequential`` indices 0 and 2),
     ``conv_{i,f,g,o}`` (LSTM gates, concatenated here in that order into
-    :class:`ConvLSTMCell`'s fused one) and ``conv`` (tail); every layer is
-    wrapped in an ``nn.Sequential``, hence the ``.0``.
+    the fused ``lstm.gates`` of
+    :class:`~mmderain.models.layers.ConvLSTMCell`) and ``conv`` (tail);
+    every layer is wrapped in an ``nn.Sequential``, hence the ``.0``.
 
     Args:
         official (dict[str, Tensor]): The official state dict.
@@ -92,7 +105,8 @@ def convert_official_prenet(official: dict) -> tuple:
     ``networks.py``) name their layers ``conv0``, ``res_conv{k}``,
     ``conv_{i,f,g,o}`` and ``conv``; a ``module.`` prefix from
     ``nn.DataParallel`` is accepted. The four LSTM gate convolutions are
-    concatenated (order i, f, g, o) into :class:`ConvLSTMCell`'s fused one.
+    concatenated (order i, f, g, o) into the fused ``lstm.gates`` of
+    :class:`~mmderain.models.layers.ConvLSTMCell`.
 
     Args:
         official (dict): The official state dict.
@@ -106,3 +120,39 @@ def convert_official_prenet(official: dict) -> tuple:
         KeyError: If the dict does not look like an official PReNet one.
     """
     return convert_official_prenet_family(official)
+
+
+def prenet_variant(args: dict) -> str:
+    """The published variant that converted arguments describe.
+
+    Args:
+        args (dict): Generator arguments from
+            :func:`convert_official_prenet` (``recurrent``,
+            ``share_res_blocks``).
+
+    Returns:
+        str: ``'prenet'``, ``'prenet-r'``, ``'prn'`` or ``'prn-r'`` (the
+        prefix of the matching config in ``configs/prenet/``).
+    """
+    return PRENET_VARIANTS[(args['recurrent'], args['share_res_blocks'])]
+
+
+def convert_official_prenet_checkpoint(src: str, dst: str) -> dict:
+    """Convert an official csdwren/PReNet file into an mmderain checkpoint.
+
+    Args:
+        src (str): Official ``net_latest.pth`` (a plain state dict, or one
+            under ``'state_dict'``).
+        dst (str): Output path of the MMEngine-style checkpoint
+            (``{'state_dict': {'generator.*': ...}, 'meta': ...}``),
+            written atomically.
+
+    Returns:
+        dict: The detected generator arguments.
+
+    Raises:
+        FileNotFoundError: If ``src`` does not exist.
+        KeyError: If ``src`` is not an official PReNet checkpoint.
+    """
+    return convert_official_checkpoint(src, dst, convert_official_prenet,
+                                       'PReNet', PRENET_SOURCE)

@@ -1,8 +1,9 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """Official hongwang01/VRGNet checkpoints: derainer, rain encoder and
 generator, critic."""
+import os.path as osp
 from collections import OrderedDict
-from typing import Dict, Mapping, Tuple
+from typing import Callable, Dict, List, Mapping, Tuple
 
 import torch
 
@@ -12,7 +13,11 @@ from mmderain.models.editors.vrgnet.variational_prenet import \
 from mmderain.models.editors.vrgnet.vrgnet_encoder import (VRGNET_DEPTHS,
                                                            RainEncoder)
 from mmderain.models.editors.vrgnet.vrgnet_generator import RainGenerator
+from .official import load_official_state_dict, save_converted_checkpoint
 from .prenet import convert_official_prenet_family
+
+#: ``meta['source']`` of converted files.
+VRGNET_SOURCE = 'hongwang01/VRGNet'
 
 
 def convert_official_vrgnet_derainer(
@@ -26,7 +31,7 @@ def convert_official_vrgnet_derainer(
     ``derainet.convfinal.0.*``. A ``module.`` prefix (``nn.DataParallel``)
     and a missing ``derainet.`` prefix (the bare ``PReNet``) are accepted.
     The layers are mapped as by
-    :func:`~mmderain.models.archs.prenet.convert_official_prenet` (the four
+    :func:`~mmderain.models.converters.convert_official_prenet` (the four
     gate convolutions are concatenated), ``convfinal`` becoming
     ``tail_var``.
 
@@ -196,3 +201,101 @@ def convert_official_vrgnet_ed(
     _check_state('encoder', enc, _expected_shapes(RainEncoder, args))
     _check_state('decoder', dec, _expected_shapes(RainGenerator, args))
     return enc, dec, args
+
+
+# ---------------------------------------------------------------------- #
+# official files -> one checkpoint
+# ---------------------------------------------------------------------- #
+_Parts = Dict[str, Tuple[str, dict, dict]]
+
+
+def _derainer_parts(sd: dict) -> _Parts:
+    state, args = convert_official_vrgnet_derainer(sd)
+    return {'generator': ('VariationalPReNet', state, args)}
+
+
+def _ed_parts(sd: dict) -> _Parts:
+    enc, gen, args = convert_official_vrgnet_ed(sd)
+    return {
+        'rain_encoder': ('RainEncoder', enc, args),
+        'rain_generator': ('RainGenerator', gen, args)
+    }
+
+
+def _critic_parts(sd: dict) -> _Parts:
+    state, args = convert_official_sagan_critic(sd)
+    return {'critic': ('SAGANCritic', state, args)}
+
+
+def vrgnet_converter_for(state_dict: Mapping[str, torch.Tensor],
+                         src: str) -> Callable[[dict], _Parts]:
+    """The conversion routine of an official VRGNet file, from its keys.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): The official state dict.
+        src (str): Its file name (for the error message).
+
+    Returns:
+        Callable: ``state_dict -> {part: (type, state, args)}``, ``part``
+        being our attribute name (``generator``, ``rain_encoder`` and
+        ``rain_generator``, or ``critic``).
+
+    Raises:
+        KeyError: If the keys belong to none of the official networks.
+    """
+    keys = [
+        k[len('module.'):] if k.startswith('module.') else k
+        for k in state_dict
+    ]
+    if any(k.startswith(('derainet.', 'conv0.')) for k in keys):
+        return _derainer_parts
+    if any(k.startswith(('encoder.', 'decoder.')) for k in keys):
+        return _ed_parts
+    if any(k.startswith('l1.0.module.') for k in keys):
+        return _critic_parts
+    raise KeyError(
+        f'{src} is not an official VRGNet checkpoint: expected the keys of '
+        'DerainNet_state_*.pt (derainet.*), ED_state_*.pt (encoder.*, '
+        f'decoder.*) or D_state_*.pt (l1.0.module.*), got {keys[:5]} ...')
+
+
+def convert_official_vrgnet_checkpoints(srcs: List[str],
+                                        dst: str) -> Dict[str, dict]:
+    """Convert official VRGNet files into one mmderain checkpoint.
+
+    Each file is recognised by its keys (:func:`vrgnet_converter_for`).
+
+    Args:
+        srcs (list[str]): Official ``DerainNet_state_*.pt``,
+            ``ED_state_*.pt`` and/or ``D_state_*.pt`` files.
+        dst (str): Output path, written atomically:
+            ``{'state_dict': {'<part>.*': ...}, 'meta': ...}`` with the
+            architecture of every part in ``meta['<part>']``.
+
+    Returns:
+        dict[str, dict]: Architecture (``type`` and arguments) of every
+        converted part, keyed by our attribute name (``generator``,
+        ``rain_encoder``, ``rain_generator``, ``critic``).
+
+    Raises:
+        FileNotFoundError: If a file does not exist.
+        KeyError: If a file is not an official VRGNet checkpoint, or two
+            files hold the same part.
+    """
+    state_dict, archs, origin = {}, {}, {}
+    for src in srcs:
+        official = load_official_state_dict(src)
+        parts = vrgnet_converter_for(official, src)(official)
+        for part, (type_, state, args) in parts.items():
+            if part in archs:
+                raise KeyError(f'{src} and {origin[part]} both hold the '
+                               f'VRGNet {part}')
+            origin[part] = src
+            archs[part] = dict(type=type_, **args)
+            state_dict.update({f'{part}.{k}': v for k, v in state.items()})
+    meta = dict(
+        converted_from=[osp.basename(s) for s in srcs],
+        source=VRGNET_SOURCE,
+        **archs)
+    save_converted_checkpoint(state_dict, meta, dst)
+    return archs

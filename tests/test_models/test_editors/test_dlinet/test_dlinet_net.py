@@ -34,7 +34,7 @@ import torch
 from mmderain.models.converters import convert_official_dlinet
 from mmderain.models.editors.dlinet.dlinet_detector import BinarizeSTE
 from mmderain.models.editors.dlinet.dlinet_net import DLINet
-from tests._helpers import ROOT, load_tool
+from tests._helpers import ROOT
 
 FIXTURE = osp.join(ROOT, 'tests', 'data', 'dlinet_parity_small.pth')
 SEEDS = {'first_stage': 1, 'second_stage': 2}
@@ -160,43 +160,6 @@ def test_binarizer_forward_backward():
     y.backward(torch.full_like(x, 3.0))
     # (2 - 2 |clamp(x, -1, 1)|) * grad
     assert x.grad.tolist() == [0, 0, 3, 6, 4.5, 3, 0, 0]
-
-
-def test_convert_round_trip_and_rejection():
-    net = DLINet(num_masks=3, num_msa_blocks=2, mid_channels=8, stage='first')
-    sd = net.state_dict()
-    state, args = convert_official_dlinet({
-        f'module.{k}': v
-        for k, v in sd.items()
-    })
-    assert args == dict(
-        num_masks=3, num_msa_blocks=2, mid_channels=8, stage='first')
-    assert state.keys() == sd.keys()
-    assert all(torch.equal(state[k], sd[k]) for k in sd)
-    with pytest.raises(KeyError, match='not an official DLINet'):
-        convert_official_dlinet({'conv0.0.weight': torch.zeros(1)})
-    extra = dict(sd, **{'rain_detect.extra.weight': torch.zeros(1)})
-    with pytest.raises(KeyError, match='unexpected'):
-        convert_official_dlinet(extra)
-    missing = {k: v for k, v in sd.items() if 'fusion_list.1.' not in k}
-    with pytest.raises(KeyError, match='missing'):
-        convert_official_dlinet(missing)
-
-
-def test_convert_cli(tmp_path):
-    tool = load_tool('convert/dlinet.py')
-    net = DLINet(num_masks=2, num_msa_blocks=1, mid_channels=4)
-    src, dst = tmp_path / 'model_best.pt', tmp_path / 'out.pth'
-    torch.save(net.state_dict(), src)
-    args = tool.convert(str(src), str(dst))
-    ckpt = torch.load(dst, map_location='cpu', weights_only=True)
-    assert ckpt['meta']['generator'] == dict(type='DLINet', **args)
-    assert args['stage'] == 'second'
-    assert set(
-        ckpt['state_dict']) == {f'generator.{k}'
-                                for k in net.state_dict()}
-    with pytest.raises(FileNotFoundError):
-        tool.convert(str(tmp_path / 'nope.pt'), str(dst))
 
 
 def _official_fusion(fusion, streaks, masks):
