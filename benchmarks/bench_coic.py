@@ -96,8 +96,8 @@ def op_benchmark(args: argparse.Namespace,
     }
     with torch.no_grad():
         ref = impls['loop']()
-        diff = max((impls[n]() - ref).abs().max().item()
-                   for n in ('batched', 'ours'))
+        diff = max(
+            (impls[n]() - ref).abs().max().item() for n in ('batched', 'ours'))
 
     def grads(fn):
         for t in tensors:
@@ -154,8 +154,8 @@ def op_benchmark(args: argparse.Namespace,
               f'{t["loop"] / t["ours"]:5.2f}x  batched/ours '
               f'{t["batched"] / t["ours"]:5.2f}x')
     mem = {n: saved_bytes(impls[n]) for n in ('loop', 'batched', 'ours')}
-    print('saved for backward  ' + '  '.join(
-        f'{n} {v / 2**20:7.2f} MiB' for n, v in mem.items()))
+    print('saved for backward  ' + '  '.join(f'{n} {v / 2**20:7.2f} MiB'
+                                             for n, v in mem.items()))
     results.update({f'saved_bytes_{n}': v for n, v in mem.items()})
     results['saved_bytes_batched_over_ours'] = mem['batched'] / mem['ours']
     return results
@@ -211,8 +211,9 @@ def end_to_end_benchmark(args: argparse.Namespace,
     con_loss = CoICContrastiveLoss()
     gen = torch.Generator().manual_seed(1)
     clean = torch.rand(b, 3, s, s, generator=gen).to(device)
-    rainy = (clean + 0.3 * torch.rand(b, 3, s, s, generator=gen).to(device)
-             ).clamp(0, 1)
+    rainy = (clean +
+             0.3 * torch.rand(b, 3, s, s, generator=gen).to(device)).clamp(
+                 0, 1)
     with torch.no_grad():
         warm_diff = (coic(rainy) - plain(rainy)).abs().max().item()
     if not warm_diff <= 1e-5:
@@ -233,10 +234,9 @@ def end_to_end_benchmark(args: argparse.Namespace,
         im_q = rainy  # official: the whole image resized to the crop size
         im_k = detail_negatives(im_q, 1, blur=False)[:, 0]
         rain = rainy - clean
-        negs = torch.cat([
-            (clean + hardest_rain_negative(rain, rain)).clamp(0, 1)[:, None],
-            detail_negatives(clean, args.e2e_negatives)
-        ], 1)
+        negs = torch.cat(
+            [(clean + hardest_rain_negative(rain, rain)).clamp(0, 1)[:, None],
+             detail_negatives(clean, args.e2e_negatives)], 1)
         sims, z = encoder(im_q, im_k, negs)
         with modulation_code(coic, z):
             loss = ssim_loss(coic(rainy), clean) + con_loss(sims)

@@ -183,13 +183,14 @@ def run_dist(script, args, nproc=1, timeout=600):
         CUDA_VISIBLE_DEVICES='',
         OMP_NUM_THREADS='1')
     head, extra = args
-    return subprocess.run(['bash', f'tools/{script}', *head,
-                           str(nproc), *extra],
-                          cwd=root,
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        ['bash', f'tools/{script}', *head,
+         str(nproc), *extra],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout)
 
 
 def link_test_subset(data_root, names, dst):
@@ -249,8 +250,12 @@ def brn_conv_shapes(c=32):
     Returns:
         dict[str, tuple[int, int]]: ``{unit: (C_in, C_out)}``.
     """
-    shapes = {'conv0': (9, c), 'conv': (c, 3), 'conv0_r': (6, c),
-              'conv_r': (c, 3)}
+    shapes = {
+        'conv0': (9, c),
+        'conv': (c, 3),
+        'conv0_r': (6, c),
+        'conv_r': (c, 3)
+    }
     for g in ('conv_i', 'conv_f', 'conv_g', 'conv_o'):
         shapes[g] = shapes[g + '_r'] = (3 * c, c)
     return shapes
@@ -302,8 +307,8 @@ def brn_coim_state(c=8, code_dim=4, seed=0):
             cout, cin, 3, 3, generator=g) / 8
         sd[f'{prefix}.base_conv.conv.bias'] = torch.randn(
             cout, generator=g) / 8
-        for i, (o, n) in enumerate(((cout, code_dim + cin), (16, cout),
-                                    (cin + cout + 9, 16))):
+        shapes = ((cout, code_dim + cin), (16, cout), (cin + cout + 9, 16))
+        for i, (o, n) in enumerate(shapes):
             sd[f'{prefix}.g2pa_wgen.{2 * i}.weight'] = torch.randn(
                 o, n, generator=g)
             sd[f'{prefix}.g2pa_wgen.{2 * i}.bias'] = torch.randn(
@@ -331,8 +336,10 @@ def brn_reference_forward(sd, x, iters, c):
         tuple[list[Tensor], list[Tensor]]: The background and rain
         estimates of every iteration.
     """
-    sd = {k[len('module.'):] if k.startswith('module.') else k: v
-          for k, v in sd.items()}
+    sd = {
+        k[len('module.'):] if k.startswith('module.') else k: v
+        for k, v in sd.items()
+    }
 
     def conv(name, t):
         return F.conv2d(t, sd[f'{name}.weight'], sd[f'{name}.bias'], padding=1)
@@ -408,8 +415,8 @@ def vrgnet_batch(n=2, size=64, seed=0):
     g = torch.Generator().manual_seed(seed)
     inputs, samples = [], []
     for _ in range(n):
-        gt = torch.randint(0, 200, (3, size, size), generator=g,
-                           dtype=torch.uint8)
+        gt = torch.randint(
+            0, 200, (3, size, size), generator=g, dtype=torch.uint8)
         img = (gt + torch.randint(0, 56, gt.shape, generator=g)).to(
             torch.uint8)
         ds = DataSample(gt_img=gt)

@@ -50,10 +50,8 @@ def main(argv=None) -> dict:
         os.makedirs(out_dir, exist_ok=True)
         result = {k: _json_value(v) for k, v in metrics.items()}
         result['per_image'] = {
-            metric: {
-                name: _json_value(v)
-                for name, v in values.items()
-            }
+            metric: {name: _json_value(v)
+                     for name, v in values.items()}
             for metric, values in per_image_results(runner).items()
         }
         with open(args.out, 'w') as f:

@@ -19,20 +19,20 @@ model = dict(
 train_dataloader = dict(
     batch_size=8,
     num_workers=2,
-    dataset=dict(dataset=dict(pipeline=[
-        dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
-        dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
-        dict(type='PairedRandomCrop', patch_size=48),
-        dict(
-            type='Flip',
-            keys=['img', 'gt'],
-            flip_ratio=0.5,
-            direction='horizontal'),
-        dict(type='PackInputs'),
-    ])))
+    dataset=dict(
+        dataset=dict(pipeline=[
+            dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
+            dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
+            dict(type='PairedRandomCrop', patch_size=48),
+            dict(
+                type='Flip',
+                keys=['img', 'gt'],
+                flip_ratio=0.5,
+                direction='horizontal'),
+            dict(type='PackInputs'),
+        ])))
 
-optim_wrapper = dict(
-    type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-3))
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-3))
 # No T_max and no end: the Runner ends the cosine at train_cfg.max_iters, so
 # `--cfg-options train_cfg.max_iters=N` alone rescales the whole schedule.
 param_scheduler = [

@@ -11,12 +11,13 @@ _base_ = [
 train_dataloader = dict(
     batch_size=18,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(dataset=dict(pipeline=[
-        dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
-        dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
-        dict(type='PairedRandomCrop', patch_size=64),
-        dict(type='PackInputs'),
-    ])))
+    dataset=dict(
+        dataset=dict(pipeline=[
+            dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
+            dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
+            dict(type='PairedRandomCrop', patch_size=64),
+            dict(type='PackInputs'),
+        ])))
 param_scheduler = [
     dict(
         type='MultiStepLR',

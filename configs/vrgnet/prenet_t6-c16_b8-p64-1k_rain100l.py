@@ -5,12 +5,13 @@ _base_ = ['../prenet/prenet_t6-c16_b8-p48-2k_rain100l.py']
 
 train_dataloader = dict(
     batch_size=8,
-    dataset=dict(dataset=dict(pipeline=[
-        dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
-        dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
-        dict(type='PairedRandomCrop', patch_size=64),
-        dict(type='PackInputs'),
-    ])))
+    dataset=dict(
+        dataset=dict(pipeline=[
+            dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
+            dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
+            dict(type='PairedRandomCrop', patch_size=64),
+            dict(type='PackInputs'),
+        ])))
 param_scheduler = [
     # ends at train_cfg.max_iters (no T_max: the Runner sets the end)
     dict(type='CosineAnnealingLR', by_epoch=False, eta_min=1e-5)

@@ -8,6 +8,5 @@ train_dataloader = dict(batch_size=8, num_workers=2)
 param_scheduler = dict(milestones=[1500])
 train_cfg = dict(max_iters=2000, val_interval=2000)
 default_hooks = dict(
-    checkpoint=dict(interval=1000, max_keep_ckpts=2),
-    logger=dict(interval=50))
+    checkpoint=dict(interval=1000, max_keep_ckpts=2), logger=dict(interval=50))
 custom_hooks = [dict(type='RainSampleHook', interval=250, num=8)]

@@ -195,8 +195,8 @@ def derain_tensor_tiled(model: nn.Module,
           if hasattr(model, 'image_context') else nullcontext()):
         for top in _tile_starts(height, tile_h, stride):
             for left in _tile_starts(width, tile_w, stride):
-                window = (..., slice(top, top + tile_h),
-                          slice(left, left + tile_w))
+                window = (..., slice(top,
+                                     top + tile_h), slice(left, left + tile_w))
                 out = model.derain_tensor(x[window])
                 if out.shape != x[window].shape:
                     raise RuntimeError(

@@ -16,8 +16,8 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-_OP = getattr(getattr(torch.ops, 'mkldnn', None), '_convolution_pointwise',
-              None)
+_OP = getattr(
+    getattr(torch.ops, 'mkldnn', None), '_convolution_pointwise', None)
 
 
 def _fused_available(x: torch.Tensor, weight: torch.Tensor) -> bool:

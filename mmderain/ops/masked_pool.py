@@ -88,8 +88,8 @@ def masked_global_pool(masks: torch.Tensor,
         raise ValueError('masks and values must be (B, K, H, W) and '
                          f'(B, N, H, W), got {tuple(masks.shape)} and '
                          f'{tuple(values.shape)}')
-    if masks.shape[0] != values.shape[0] or (masks.shape[2:]
-                                             != values.shape[2:]):
+    if masks.shape[0] != values.shape[0] or (masks.shape[2:] !=
+                                             values.shape[2:]):
         raise ValueError(f'masks {tuple(masks.shape)} and values '
                          f'{tuple(values.shape)} differ in batch or size')
     if chunk < 1:

@@ -111,9 +111,9 @@ def _modulation_torch(w1: torch.Tensor, w2: torch.Tensor,
 if triton is not None:
 
     @triton.jit
-    def _coim_modulation_kernel(w1_ptr, w2_ptr, w3_ptr, out_ptr, rows,
-                                c_out, c_in_g, taps, scale,
-                                BLOCK_R: tl.constexpr, BLOCK_P: tl.constexpr):
+    def _coim_modulation_kernel(w1_ptr, w2_ptr, w3_ptr, out_ptr, rows, c_out,
+                                c_in_g, taps, scale, BLOCK_R: tl.constexpr,
+                                BLOCK_P: tl.constexpr):
         # one row = one (sample, memory position m) with m = i * C_out + o
         r = tl.program_id(0).to(tl.int64) * BLOCK_R + tl.arange(0, BLOCK_R)
         p = tl.arange(0, BLOCK_P)
@@ -168,8 +168,8 @@ def _modulation_triton(w1: torch.Tensor, w2: torch.Tensor,
     return out
 
 
-def _modulation_forward(w1: torch.Tensor, w2: torch.Tensor,
-                        w3: torch.Tensor, backend: str) -> torch.Tensor:
+def _modulation_forward(w1: torch.Tensor, w2: torch.Tensor, w3: torch.Tensor,
+                        backend: str) -> torch.Tensor:
     """Dispatch the forward computation of ``A`` (no autograd)."""
     if backend == 'auto':
         backend = 'triton' if (triton is not None and w1.is_cuda) else 'torch'
@@ -179,8 +179,11 @@ def _modulation_forward(w1: torch.Tensor, w2: torch.Tensor,
 
 
 def _modulation_backward(
-    grad: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor,
-    w3: torch.Tensor, a: Optional[torch.Tensor] = None
+    grad: torch.Tensor,
+    w1: torch.Tensor,
+    w2: torch.Tensor,
+    w3: torch.Tensor,
+    a: Optional[torch.Tensor] = None
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Analytic gradients of ``A`` with respect to ``w1, w2, w3``.
 
@@ -292,8 +295,8 @@ def _check_conv_args(x: torch.Tensor, weight: torch.Tensor,
                          f'and {tuple(weight.shape)}')
     b, c_in = x.shape[:2]
     c_out, c_in_g, kh, kw = weight.shape
-    if groups < 1 or c_in % groups or c_out % groups or (c_in // groups
-                                                         != c_in_g):
+    if groups < 1 or c_in % groups or c_out % groups or (c_in // groups !=
+                                                         c_in_g):
         raise ValueError(f'weight {tuple(weight.shape)} does not match '
                          f'{c_in} input channels in {groups} groups')
     expected = ((b, c_out), (b, c_in_g), (b, kh * kw))
@@ -350,9 +353,9 @@ class _InstanceModulatedConv(torch.autograd.Function):
         wb = _batched_weight(weight, a)
         grad_x, grad_wb, grad_b = torch.ops.aten.convolution_backward(
             grad_out.reshape(1, b * c_out, *grad_out.shape[2:]),
-            x.reshape(1, b * c_in, h, w), wb,
-            [b * c_out] if has_bias else None, list(stride), list(padding),
-            list(dilation), False, [0, 0], b * groups,
+            x.reshape(1, b * c_in, h,
+                      w), wb, [b * c_out] if has_bias else None, list(stride),
+            list(padding), list(dilation), False, [0, 0], b * groups,
             [need[0], need_wb, has_bias and need[2]])
         grads = [None] * 10
         if need[0]:
@@ -371,8 +374,8 @@ class _InstanceModulatedConv(torch.autograd.Function):
 
 
 def _explicit_padding(x: torch.Tensor, weight: torch.Tensor,
-                      padding: Union[str, _IntPair],
-                      dilation: Tuple[int, int]):
+                      padding: Union[str, _IntPair], dilation: Tuple[int,
+                                                                     int]):
     """Integer padding for ``padding`` (``'same'``/``'valid'`` resolved).
 
     Returns ``(x, padding)``: ``x`` padded on the right/bottom where
@@ -436,8 +439,7 @@ def instance_modulated_conv2d(x: torch.Tensor,
     """
     _check_conv_args(x, weight, bias, w1, w2, w3, groups)
     stride, dilation = _pair(stride, 'stride'), _pair(dilation, 'dilation')
-    if (not memory_efficient
-            or torch.is_autocast_enabled(x.device.type)):
+    if (not memory_efficient or torch.is_autocast_enabled(x.device.type)):
         a = coim_modulation(w1, w2, w3)
         return _grouped_conv(x, _batched_weight(weight, a), bias, stride,
                              padding, dilation, groups)

@@ -53,8 +53,8 @@ def mmengine_checkpoint_globals() -> List[type]:
     """
     # NumPy's pickling entry points moved to ``numpy._core`` in NumPy 2.
     multiarray = importlib.import_module(
-        'numpy._core.multiarray' if np.__version__ >=
-        '2' else 'numpy.core.multiarray')
+        'numpy._core.multiarray'
+        if np.__version__ >= '2' else 'numpy.core.multiarray')
     dtype_classes = [type(np.dtype(t)) for t in np.sctypeDict.values()]
     return [
         HistoryBuffer, multiarray._reconstruct, multiarray.scalar, np.ndarray,

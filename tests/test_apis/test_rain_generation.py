@@ -39,9 +39,10 @@ def _streaks(n=8, size=32, seed=0):
     """Grey parallel slanted streaks (Gaussian profile, period 7 px) on
     black, random offsets."""
     g = torch.Generator().manual_seed(seed)
-    yy, xx = torch.meshgrid(torch.arange(size, dtype=torch.float64),
-                            torch.arange(size, dtype=torch.float64),
-                            indexing='ij')
+    yy, xx = torch.meshgrid(
+        torch.arange(size, dtype=torch.float64),
+        torch.arange(size, dtype=torch.float64),
+        indexing='ij')
     out = []
     for _ in range(n):
         off = float(torch.rand(1, generator=g)) * 7

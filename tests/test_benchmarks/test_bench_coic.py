@@ -13,8 +13,7 @@ IMPLS = ('loop', 'batched', 'ours', 'plain')
 def _times(prefix, names):
     return {
         f'{prefix}_{name}_s{end}'
-        for name in names
-        for end in ('', '_min', '_max')
+        for name in names for end in ('', '_min', '_max')
     }
 
 

@@ -15,8 +15,7 @@ ARGV = [
 def _times(prefix):
     return {
         f'{prefix}_{name}_s{end}'
-        for name in ('official', 'ours')
-        for end in ('', '_min', '_max')
+        for name in ('official', 'ours') for end in ('', '_min', '_max')
     }
 
 
@@ -40,8 +39,8 @@ def test_bench_dlinet_tiny(capsys):
         assert result[f'{part}_time_ratio'] == pytest.approx(
             result[f'{part}_official_s'] / result[f'{part}_ours_s'])
     # ours keeps less for the backward pass than the official loop
-    assert (result['fusion_saved_bytes_ours']
-            < result['fusion_saved_bytes_official'])
+    assert (result['fusion_saved_bytes_ours'] <
+            result['fusion_saved_bytes_official'])
     out = capsys.readouterr().out
     assert 'fusion fwd+bwd' in out and 'saved for backward' in out
     assert 'median (min-max) of 5 runs' in out

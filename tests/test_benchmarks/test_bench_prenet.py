@@ -10,8 +10,7 @@ from tests._helpers import load_benchmark
 
 TIMES = {
     f'{name}_s{end}'
-    for name in ('ours', 'official')
-    for end in ('', '_min', '_max')
+    for name in ('ours', 'official') for end in ('', '_min', '_max')
 }
 ARGV = ['--height', '12', '--width', '16', '--warmup', '0', '--stages', '2']
 

@@ -22,10 +22,7 @@ def _model_and_wrappers(cfg: Config) -> tuple:
     ``optim_wrapper`` groups build for it."""
     init_default_scope('mmderain')
     model = MODELS.build(cfg.model)
-    groups = {
-        k: v
-        for k, v in cfg.optim_wrapper.items() if k != 'constructor'
-    }
+    groups = {k: v for k, v in cfg.optim_wrapper.items() if k != 'constructor'}
     return model, GroupedOptimWrapperConstructor(groups)(model)
 
 

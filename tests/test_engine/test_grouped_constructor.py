@@ -58,14 +58,22 @@ def test_errors():
     model = _Model()
     with pytest.raises(KeyError, match="no sub-module \\['z'\\]"):
         GroupedOptimWrapperConstructor(
-            dict(_cfg(), c=dict(type='OptimWrapper',
-                                optimizer=dict(type='SGD', lr=0.1),
-                                modules=('c', 'z'))))(model)
+            dict(
+                _cfg(),
+                c=dict(
+                    type='OptimWrapper',
+                    optimizer=dict(type='SGD', lr=0.1),
+                    modules=('c', 'z'))))(
+                        model)
     with pytest.raises(KeyError, match="a.weight is in optim_wrapper.ab and"):
         GroupedOptimWrapperConstructor(
-            dict(_cfg(), c=dict(type='OptimWrapper',
-                                optimizer=dict(type='SGD', lr=0.1),
-                                modules=('a', 'c'))))(model)
+            dict(
+                _cfg(),
+                c=dict(
+                    type='OptimWrapper',
+                    optimizer=dict(type='SGD', lr=0.1),
+                    modules=('a', 'c'))))(
+                        model)
     cfg = _cfg()
     del cfg['c']
     with pytest.raises(KeyError, match="2 trainable.*'c.weight', 'c.bias'"):
@@ -114,8 +122,8 @@ def test_parameter_filters_split_a_module():
     }
     # a step of 'tran' leaves the base convolution alone
     before = gen.conv.weight.detach().clone()
-    loss = gen.conv(torch.ones(1, 1, 3, 3)).sum() + gen.g2pa(
-        torch.ones(1, 2)).sum() + model.encoder(torch.ones(1, 2)).sum()
+    loss = gen.conv(torch.ones(1, 1, 3, 3)).sum() + gen.g2pa(torch.ones(
+        1, 2)).sum() + model.encoder(torch.ones(1, 2)).sum()
     loss.backward()
     wrappers['tran'].step()
     assert torch.equal(gen.conv.weight, before)

@@ -103,10 +103,8 @@ def test_bad_checkpoints_and_prefixes(tmp_path):
     # module. prefixes (DDP) are stripped
     state = torch.load(path, weights_only=True)['state_dict']
     ddp = str(tmp_path / 'ddp.pth')
-    torch.save({'state_dict': {
-        'module.' + k: v
-        for k, v in state.items()
-    }}, ddp)
+    torch.save({'state_dict': {'module.' + k: v
+                               for k, v in state.items()}}, ddp)
     assert set(load_generator_state(ddp)) == set(load_generator_state(path))
 
     model = _model('second')

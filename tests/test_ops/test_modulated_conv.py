@@ -203,18 +203,20 @@ def _conv_inputs(case, dtype=torch.float32, seed=0, size=(9, 10)):
     kh, kw = (k, k) if isinstance(k, int) else k
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(b, ci, *size, generator=g, dtype=dtype)
-    weight = torch.randn(co, ci // groups, kh, kw, generator=g,
-                         dtype=dtype) * 0.3
+    weight = torch.randn(
+        co, ci // groups, kh, kw, generator=g, dtype=dtype) * 0.3
     bias_t = torch.randn(co, generator=g, dtype=dtype) if bias else None
     w1, w2, w3 = _vectors(b, co, ci // groups, kh * kw, dtype, seed + 1)
-    kwargs = dict(stride=stride, padding=padding, dilation=dilation,
-                  groups=groups)
+    kwargs = dict(
+        stride=stride, padding=padding, dilation=dilation, groups=groups)
     return [x, weight, bias_t, w1, w2, w3], kwargs
 
 
 def _grads(fn, tensors, kwargs, grad_out_seed=5):
-    tensors = [None if t is None else t.detach().clone().requires_grad_()
-               for t in tensors]
+    tensors = [
+        None if t is None else t.detach().clone().requires_grad_()
+        for t in tensors
+    ]
     out = fn(*tensors, **kwargs)
     g = torch.Generator().manual_seed(grad_out_seed)
     out.backward(
@@ -237,8 +239,7 @@ def test_modulation_matches_official_formula_and_layout():
     t = torch.sigmoid(w1[b, m % 5] + w2[b, m // 5])
     expected = 9 * torch.softmax(t * w3[b], 0)
     torch.testing.assert_close(a[b, o_, i_], expected, rtol=1e-6, atol=1e-6)
-    naive = 9 * torch.softmax(
-        torch.sigmoid(w1[b, o_] + w2[b, i_]) * w3[b], 0)
+    naive = 9 * torch.softmax(torch.sigmoid(w1[b, o_] + w2[b, i_]) * w3[b], 0)
     assert not torch.allclose(a[b, o_, i_], naive, atol=1e-3)
 
 
@@ -295,8 +296,8 @@ def test_same_padding_matches_conv2d():
 
 
 @pytest.mark.parametrize('memory_efficient', [True, False])
-@pytest.mark.parametrize('case', ['dense', 'strided_dilated', 'grouped',
-                                  'same_even'])
+@pytest.mark.parametrize('case',
+                         ['dense', 'strided_dilated', 'grouped', 'same_even'])
 def test_gradcheck_float64(case, memory_efficient):
     tensors, kwargs = _conv_inputs(
         CONV_CASES[case], torch.float64, size=(5, 6))
@@ -323,10 +324,9 @@ def test_memory_efficient_path_keeps_no_modulated_kernel():
         return shapes
 
     lean = saved_shapes(True)
-    assert sorted(lean) == sorted([
-        tuple(x.shape),
-        tuple(weight.shape), (3, 8), (3, 6), (3, 9)
-    ])
+    assert sorted(lean) == sorted(
+        [tuple(x.shape),
+         tuple(weight.shape), (3, 8), (3, 6), (3, 9)])
     # the autograd dataflow also keeps A and W * A (B * C_out kernels)
     assert (3 * 8, 6, 3, 3) in saved_shapes(False)
 
@@ -337,8 +337,8 @@ def test_only_requested_gradients():
     out = instance_modulated_conv2d(*tensors, **kwargs)
     out.sum().backward()
     assert x.grad is not None and tensors[1].grad is None
-    ref = instance_modulated_conv2d_reference(
-        x.detach().requires_grad_(), *tensors[1:], **kwargs)
+    ref = instance_modulated_conv2d_reference(x.detach().requires_grad_(),
+                                              *tensors[1:], **kwargs)
     assert torch.allclose(out, ref, atol=1e-5)
 
 
@@ -354,18 +354,16 @@ def test_conv_validates_shapes():
     tensors, kwargs = _conv_inputs(CONV_CASES['dense'])
     x, weight, bias, w1, w2, w3 = tensors
     with pytest.raises(ValueError, match='w1, w2, w3 must be'):
-        instance_modulated_conv2d(x, weight, bias, w1, w2[:, :3], w3,
-                                  **kwargs)
+        instance_modulated_conv2d(x, weight, bias, w1, w2[:, :3], w3, **kwargs)
     with pytest.raises(ValueError, match='w1, w2, w3 must be'):
         instance_modulated_conv2d(x[:2], weight, bias, w1, w2, w3, **kwargs)
     with pytest.raises(ValueError, match='input channels'):
-        instance_modulated_conv2d(x[:, :4], weight, bias, w1, w2, w3,
-                                  **kwargs)
+        instance_modulated_conv2d(x[:, :4], weight, bias, w1, w2, w3, **kwargs)
     with pytest.raises(ValueError, match='bias must be'):
         instance_modulated_conv2d(x, weight, bias[:3], w1, w2, w3, **kwargs)
     with pytest.raises(ValueError, match='stride 1'):
-        instance_modulated_conv2d(x, weight, bias, w1, w2, w3, stride=2,
-                                  padding='same')
+        instance_modulated_conv2d(
+            x, weight, bias, w1, w2, w3, stride=2, padding='same')
 
 
 def _official_tconv_vectors(sd, x, z, c_out, c_in_g):
@@ -381,13 +379,12 @@ def _official_tconv_vectors(sd, x, z, c_out, c_in_g):
 def test_op_reproduces_official_tconv(case):
     fix = torch.load(FIXTURE)['tconv'][case]
     args, sd = fix['args'], fix['state_dict']
-    w = _official_tconv_vectors(sd, fix['x'], fix['z'],
-                                args['out_channels'],
+    w = _official_tconv_vectors(sd, fix['x'], fix['z'], args['out_channels'],
                                 args['in_channels'] // args['groups'])
-    out = instance_modulated_conv2d(
-        fix['x'], sd['base_conv.conv.weight'],
-        sd.get('base_conv.conv.bias'), *w, args['stride'], args['padding'],
-        args['dilation'], args['groups'])
+    out = instance_modulated_conv2d(fix['x'], sd['base_conv.conv.weight'],
+                                    sd.get('base_conv.conv.bias'), *w,
+                                    args['stride'], args['padding'],
+                                    args['dilation'], args['groups'])
     torch.testing.assert_close(out, fix['out'], rtol=0, atol=1e-5)
     # the modulation is material: the plain convolution is far off
     plain = F.conv2d(fix['x'], sd['base_conv.conv.weight'],
@@ -432,7 +429,9 @@ def test_triton_backend_needs_triton(monkeypatch):
         coim_modulation(*w, backend='triton')
     # 'auto' falls back to PyTorch
     torch.testing.assert_close(
-        coim_modulation(*w), coim_modulation_reference(*w), rtol=1e-6,
+        coim_modulation(*w),
+        coim_modulation_reference(*w),
+        rtol=1e-6,
         atol=1e-6)
 
 

@@ -47,8 +47,8 @@ def test_convert_wrapped_state_dict(tmp_path, capsys):
     src = tmp_path / 'brn_model.pth'
     torch.save({'state_dict': sd}, src)
     dst = tmp_path / 'brn.pth'
-    assert run_tool('convert/brn.py', [str(src), str(dst)]) == dict(
-        mid_channels=4)
+    assert run_tool('convert/brn.py',
+                    [str(src), str(dst)]) == dict(mid_channels=4)
     assert 'dropped' not in capsys.readouterr().out
     BRN(mid_channels=4).load_state_dict(_load(dst)[0])
 
@@ -86,8 +86,7 @@ def test_convert_errors(tmp_path):
                          [('brn/BRN_rain100l.pth', 64, False),
                           ('coic/brn_baseline.pth', 56, False),
                           ('coic/brn_coic.pth', 224, True)])
-def test_convert_official_files(data_root, tmp_path, name, tensors,
-                                modulated):
+def test_convert_official_files(data_root, tmp_path, name, tensors, modulated):
     src = osp.join(data_root, 'checkpoints_official', name)
     if not osp.isfile(src):
         pytest.fail(f'missing reference checkpoint {src}')

@@ -74,10 +74,8 @@ def test_convert_official_derainer(data_root, tmp_path, capsys, name):
     assert ckpt['meta']['converted_from'] == [osp.basename(src)]
     assert all(k.startswith('generator.') for k in ckpt['state_dict'])
     net = VariationalPReNet(**args)
-    net.load_state_dict({
-        k[10:]: v
-        for k, v in ckpt['state_dict'].items()
-    },
+    net.load_state_dict({k[10:]: v
+                         for k, v in ckpt['state_dict'].items()},
                         strict=True)
     assert sum(p.numel() for p in net.parameters()) == 170_697
 

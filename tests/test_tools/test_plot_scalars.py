@@ -11,8 +11,10 @@ from tests._helpers import load_tool, run_tool
 def _work_dir(tmp_path):
     run = tmp_path / 'work' / '20260101_000000' / 'vis_data'
     run.mkdir(parents=True)
-    recs = [dict(loss_a=10.0 / i, loss_b=-i, lr=1e-4, iter=i, step=i)
-            for i in range(1, 6)]
+    recs = [
+        dict(loss_a=10.0 / i, loss_b=-i, lr=1e-4, iter=i, step=i)
+        for i in range(1, 6)
+    ]
     recs.append(dict(PSNR=30.5, SSIM=0.9, step=5))
     (run / 'scalars.json').write_text('\n'.join(map(json.dumps, recs)))
     return tmp_path / 'work', run / 'scalars.json'

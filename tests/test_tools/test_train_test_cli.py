@@ -74,8 +74,7 @@ def test_resume_prefers_the_work_dir_over_a_warm_start(tmp_path):
     # a warm start as a converted checkpoint: weights only, no training meta
     cfg_path = _config_file(tmp_path)
     run_tool('train.py', [cfg_path, '--work-dir', str(tmp_path / 'pre')])
-    pre = torch.load(
-        str(tmp_path / 'pre' / 'iter_2.pth'), weights_only=True)
+    pre = torch.load(str(tmp_path / 'pre' / 'iter_2.pth'), weights_only=True)
     warm = str(tmp_path / 'warm.pth')
     torch.save({'state_dict': pre['state_dict']}, warm)
     cfg = Config.fromfile(cfg_path)
@@ -93,16 +92,16 @@ def test_resume_prefers_the_work_dir_over_a_warm_start(tmp_path):
         'train_cfg.max_iters=3', 'experiment_name=warm1'
     ])
     assert _resumed_iter(work) is None
-    assert torch.load(osp.join(work, 'iter_3.pth'),
-                      weights_only=True)['meta']['iter'] == 3
+    assert torch.load(
+        osp.join(work, 'iter_3.pth'), weights_only=True)['meta']['iter'] == 3
     # then --resume continues the work dir's run, not the warm start
     run_tool('train.py', [
         cfg_path, '--work-dir', work, '--resume', '--cfg-options',
         'train_cfg.max_iters=4', 'experiment_name=warm2'
     ])
     assert _resumed_iter(work) == 3
-    assert torch.load(osp.join(work, 'iter_4.pth'),
-                      weights_only=True)['meta']['iter'] == 4
+    assert torch.load(
+        osp.join(work, 'iter_4.pth'), weights_only=True)['meta']['iter'] == 4
 
 
 def _free_port():

@@ -55,9 +55,8 @@ def test_joint_training_augmentation_and_generation(tmp_path):
     for prefix in ('generator.', 'rain_encoder.', 'rain_generator.',
                    'critic.'):
         assert any(k.startswith(prefix) for k in state), prefix
-    assert sorted(os.listdir(osp.join(work, 'rain_samples'))) == [
-        'iter_1.png', 'iter_2.png'
-    ]
+    assert sorted(os.listdir(osp.join(
+        work, 'rain_samples'))) == ['iter_1.png', 'iter_2.png']
     # the joint checkpoint tests as a derainer (BNet)
     metrics = run_tool('test.py', [cfg, ckpt_path, '--work-dir', work])
     assert metrics['PSNR'] > 0
@@ -96,8 +95,8 @@ def test_joint_training_augmentation_and_generation(tmp_path):
     files = run_tool('vrgnet/generate.py', [
         ckpt_path,
         osp.join(data, 'norain'), '--out-dir', out, '--num', '3',
-        '--latent-dim', '8', '--base-channels', '4', '--steps', '5',
-        '--dims', '0', '7', '--rainy',
+        '--latent-dim', '8', '--base-channels', '4', '--steps', '5', '--dims',
+        '0', '7', '--rainy',
         osp.join(data, 'rain', 'norain-1.png'),
         osp.join(data, 'rain', 'norain-2.png')
     ])
@@ -113,8 +112,8 @@ def test_joint_training_augmentation_and_generation(tmp_path):
     ckpt1 = osp.join(work, 'iter_1.pth')
     torch.save(torch.load(ckpt_path, weights_only=False), ckpt1)
     stats = run_tool('vrgnet/rain_stats.py', [
-        work, '--real', data, '--out-dir', stats_dir, '--num', '4',
-        '--show', '3', '--latent-dim', '8', '--base-channels', '4'
+        work, '--real', data, '--out-dir', stats_dir, '--num', '4', '--show',
+        '3', '--latent-dim', '8', '--base-channels', '4'
     ])
     assert [r['iter'] for r in stats['checkpoints']] == [1, 2]
     assert stats['real']['mean'] > 0 and stats['real']['chroma'] >= 0

@@ -67,8 +67,8 @@ def load_scalars(path: str) -> Series:
                     and step < last_iter:
                 step = last_iter
             for key, value in rec.items():
-                if key in ('step', 'iter', 'epoch') or not isinstance(
-                        value, (int, float)):
+                if key in ('step', 'iter',
+                           'epoch') or not isinstance(value, (int, float)):
                     continue
                 xs, ys = series.setdefault(key, ([], []))
                 xs.append(step)
@@ -135,8 +135,8 @@ def main(argv=None) -> str:
     path = find_scalars(args.path)
     series = load_scalars(path)
     keys = args.keys or [
-        k for k in series if k.startswith('loss') or k in ('mse', 'PSNR',
-                                                           'SSIM')
+        k
+        for k in series if k.startswith('loss') or k in ('mse', 'PSNR', 'SSIM')
     ]
     if not keys:
         raise KeyError(f'{path}: nothing to plot; logged keys: '

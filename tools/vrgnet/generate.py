@@ -82,8 +82,8 @@ def _read_rgb(path: str) -> torch.Tensor:
 def _write_rgb(path: str, img: torch.Tensor) -> None:
     arr = (img.clamp(0, 1) * 255. + 0.5).byte().permute(1, 2, 0).numpy()
     os.makedirs(osp.dirname(path) or '.', exist_ok=True)
-    if not cv2.imwrite(path, cv2.cvtColor(np.ascontiguousarray(arr),
-                                          cv2.COLOR_RGB2BGR)):
+    if not cv2.imwrite(
+            path, cv2.cvtColor(np.ascontiguousarray(arr), cv2.COLOR_RGB2BGR)):
         raise OSError(f'cannot write {path}')
 
 
@@ -135,8 +135,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, str]:
         rainy = (clean[None] + rain).clamp(0, 1)
         stem = osp.splitext(osp.basename(path))[0]
         for k, img in enumerate(rainy):
-            _write_rgb(osp.join(args.out_dir, 'rainy', f'{stem}_{k}.png'),
-                       img)
+            _write_rgb(osp.join(args.out_dir, 'rainy', f'{stem}_{k}.png'), img)
         _write_rgb(
             osp.join(args.out_dir, 'rainy', f'{stem}_grid.png'),
             _grid(torch.cat([clean[None], rainy]), args.num + 1))
@@ -168,8 +167,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, str]:
     values = np.arange(-3, 3.1, 0.4)
     g = torch.Generator().manual_seed(args.seed)
     base = torch.randn(args.latent_dim, generator=g)
-    rain = generate_rain(gen, 0, z=sweep_latent(base, args.dims,
-                                                values)).cpu()
+    rain = generate_rain(gen, 0, z=sweep_latent(base, args.dims, values)).cpu()
     out['disentanglement'] = osp.join(args.out_dir, 'disentanglement.png')
     _write_rgb(out['disentanglement'],
                _grid(rain_to_gray(rain).clamp(0, 1), len(values)))

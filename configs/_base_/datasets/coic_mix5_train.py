@@ -19,10 +19,14 @@ _tail = [
     dict(type='PairedRandomCrop', patch_size=crop),
     # official: randint(0, 3) -> 1 vertical, 2 horizontal flip, else none;
     # here each flip with p = 1/4 (both together 1/16 of the time)
-    dict(type='Flip', keys=['img', 'gt'], flip_ratio=0.25,
-         direction='vertical'),
-    dict(type='Flip', keys=['img', 'gt'], flip_ratio=0.25,
-         direction='horizontal'),
+    dict(
+        type='Flip', keys=['img', 'gt'], flip_ratio=0.25,
+        direction='vertical'),
+    dict(
+        type='Flip',
+        keys=['img', 'gt'],
+        flip_ratio=0.25,
+        direction='horizontal'),
     dict(
         type='PackInputs',
         data_keys=['img_ctx', 'gt_ctx'],

@@ -13,10 +13,14 @@ _tail = [
         keep_ratio=False,
         interpolation='area'),
     dict(type='PairedRandomCrop', patch_size=crop),
-    dict(type='Flip', keys=['img', 'gt'], flip_ratio=0.25,
-         direction='vertical'),
-    dict(type='Flip', keys=['img', 'gt'], flip_ratio=0.25,
-         direction='horizontal'),
+    dict(
+        type='Flip', keys=['img', 'gt'], flip_ratio=0.25,
+        direction='vertical'),
+    dict(
+        type='Flip',
+        keys=['img', 'gt'],
+        flip_ratio=0.25,
+        direction='horizontal'),
     dict(
         type='PackInputs',
         data_keys=['img_ctx', 'gt_ctx'],
@@ -36,20 +40,30 @@ train_dataloader = dict(
                 data_root='data/rain100l/train',
                 data_prefix=dict(img='rain', gt='norain'),
                 pipeline=[
-                    dict(type='LoadImageFromFile', key='img',
-                         channel_order='rgb'),
-                    dict(type='LoadImageFromFile', key='gt',
-                         channel_order='rgb'),
+                    dict(
+                        type='LoadImageFromFile',
+                        key='img',
+                        channel_order='rgb'),
+                    dict(
+                        type='LoadImageFromFile',
+                        key='gt',
+                        channel_order='rgb'),
                 ] + _tail),
             dict(
                 type='BasicImageDataset',
                 data_root='data/rain100l/train',
                 data_prefix=dict(gt='norain'),
                 pipeline=[
-                    dict(type='LoadImageFromFile', key='gt',
-                         channel_order='rgb'),
-                    dict(type='AddRainStreaks', key='gt', out_key='img',
-                         width=(1, 2), brightness=(0.5, 0.9)),
+                    dict(
+                        type='LoadImageFromFile',
+                        key='gt',
+                        channel_order='rgb'),
+                    dict(
+                        type='AddRainStreaks',
+                        key='gt',
+                        out_key='img',
+                        width=(1, 2),
+                        brightness=(0.5, 0.9)),
                 ] + _tail),
         ],
         names=['rain100l', 'rain100l_syn']))

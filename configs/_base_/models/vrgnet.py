@@ -12,8 +12,7 @@ model = dict(
     rain_encoder=dict(
         type='RainEncoder', latent_dim=128, base_channels=32, image_size=64),
     rain_generator=dict(
-        type='RainGenerator', latent_dim=128, base_channels=32,
-        image_size=64),
+        type='RainGenerator', latent_dim=128, base_channels=32, image_size=64),
     critic=dict(type='SAGANCritic', image_size=64, conv_dim=64),
     prior_var=1e-6,
     adv_weight=1.0,

@@ -5,6 +5,7 @@ from typing import Iterator, Optional, Tuple
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
+# yapf: disable
 from mmengine.optim.scheduler import (ConstantParamScheduler,
                                       CosineAnnealingParamScheduler,
                                       ExponentialParamScheduler,
@@ -13,6 +14,7 @@ from mmengine.optim.scheduler import (ConstantParamScheduler,
                                       PolyParamScheduler,
                                       ReduceOnPlateauParamScheduler,
                                       StepParamScheduler, _ParamScheduler)
+# yapf: enable
 from mmengine.optim.scheduler.param_scheduler import INF
 
 from mmderain.registry import HOOKS

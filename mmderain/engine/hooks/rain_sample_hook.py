@@ -77,8 +77,7 @@ class RainSampleHook(Hook):
             size = rain.shape[-1]
             samples = data_batch['data_samples']
             # images are packed in the loaded channel order (RGB configs)
-            clean = self._patches([s.gt_img for s in samples], self.num,
-                                  size)
+            clean = self._patches([s.gt_img for s in samples], self.num, size)
             rainy = self._patches(data_batch['inputs'], self.num, size)
             n = min(len(clean), self.num)
             rows += [(clean[:n] + rain[:n]).clamp(0, 1), rainy[:n]]

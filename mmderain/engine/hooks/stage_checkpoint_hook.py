@@ -90,7 +90,7 @@ class LoadStageCheckpointHook(Hook):
     def __init__(self,
                  checkpoint: str,
                  teacher: bool = True,
-                 init_prefixes: Sequence[str] = ()) -> None:
+                 init_prefixes: Sequence[str] = ()):
         if not checkpoint:
             raise ValueError('LoadStageCheckpointHook needs `checkpoint`')
         self.checkpoint = checkpoint

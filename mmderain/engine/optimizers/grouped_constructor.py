@@ -95,8 +95,8 @@ class GroupedOptimWrapperConstructor:
         the include/exclude ``rules`` (all must hold)."""
         return {
             id(p): n
-            for n, p in module.named_parameters()
-            if all(bool(rx.search(n)) == keep for keep, rx in rules)
+            for n, p in module.named_parameters() if all(
+                bool(rx.search(n)) == keep for keep, rx in rules)
         }
 
     def __call__(self, module: nn.Module) -> OptimWrapperDict:

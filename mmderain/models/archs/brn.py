@@ -138,14 +138,14 @@ def _rename_keys(state_dict: dict, pairs: Dict[str, str]) -> None:
         state_dict[key] = value
 
 
-def _save_official_gate_keys(module: nn.Module, state_dict: dict,
-                             prefix: str, local_metadata: dict) -> None:
+def _save_official_gate_keys(module: nn.Module, state_dict: dict, prefix: str,
+                             local_metadata: dict) -> None:
     """State-dict hook: save ``lstm[_r].conv_X.*`` as ``conv_X[_r].*``."""
     _rename_keys(state_dict, _gate_key_map(prefix, to_official=True))
 
 
-def _load_official_gate_keys(module: nn.Module, state_dict: dict,
-                             prefix: str, *args) -> None:
+def _load_official_gate_keys(module: nn.Module, state_dict: dict, prefix: str,
+                             *args) -> None:
     """Load pre-hook: read ``conv_X[_r].*`` into ``lstm[_r].conv_X.*``."""
     module._load_prefix = prefix
     _rename_keys(state_dict, _gate_key_map(prefix, to_official=False))
@@ -261,9 +261,10 @@ class BRN(nn.Module):
                        fused: bool) -> torch.memory_format:
         use = self.channels_last
         if use is None:
-            use = (fused and x.device.type == 'cpu'
-                   and x.dtype in (torch.float32, torch.bfloat16)
-                   and torch.backends.mkldnn.is_available())
+            use = (
+                fused and x.device.type == 'cpu'
+                and x.dtype in (torch.float32, torch.bfloat16)
+                and torch.backends.mkldnn.is_available())
         return torch.channels_last if use else torch.contiguous_format
 
     def _conv_relu(self, conv: nn.Module, x: torch.Tensor,

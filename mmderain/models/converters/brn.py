@@ -15,8 +15,8 @@ from .official import load_official_state_dict, save_converted_checkpoint
 # ---------------------------------------------------------------------- #
 #: Official single-convolution units (each ``nn.Sequential(conv, act)``
 #: officially, a ``ConvUnit`` in CoIC's ``BRN_CoIM``).
-CONV_UNITS = ('conv0', *GATES, 'conv', 'conv0_r',
-              *(g + '_r' for g in GATES), 'conv_r')
+CONV_UNITS = ('conv0', *GATES, 'conv', 'conv0_r', *(g + '_r'
+                                                    for g in GATES), 'conv_r')
 #: Official residual blocks applied by the forward pass.
 RES_UNITS = (*(f'res_conv{k}' for k in range(1, NUM_RES_BLOCKS + 1)),
              *(f'res_conv{k}_r' for k in range(1, NUM_RAIN_RES_BLOCKS + 1)))
@@ -108,9 +108,10 @@ def _check_shapes(out: Dict[str, torch.Tensor]) -> None:
                 f'expected {shape} (mid_channels={mid} from conv0)')
 
 
-def convert_official_brn(state_dict: Dict[str, torch.Tensor],
-                         prefixes: Sequence[str] = ('module.', )
-                         ) -> Dict[str, torch.Tensor]:
+def convert_official_brn(
+    state_dict: Dict[str, torch.Tensor],
+    prefixes: Sequence[str] = ('module.', )
+) -> Dict[str, torch.Tensor]:
     """Map an official BRN state dict onto :class:`BRN`.
 
     Three layouts are recognised from the keys (``<unit>`` is one of
@@ -267,11 +268,10 @@ def convert_official_brn_checkpoint(src: str,
     """
     official = load_official_state_dict(src)
     state, args = convert_official_brn_with_args(official)
-    save_converted_checkpoint(
-        {f'generator.{k}': v
-         for k, v in state.items()},
-        dict(
-            converted_from=osp.basename(src),
-            source=BRN_SOURCES['conv_cfg' in args],
-            generator=dict(type='BRN', **args)), dst)
+    save_converted_checkpoint({f'generator.{k}': v
+                               for k, v in state.items()},
+                              dict(
+                                  converted_from=osp.basename(src),
+                                  source=BRN_SOURCES['conv_cfg' in args],
+                                  generator=dict(type='BRN', **args)), dst)
     return args, unused_official_units(official)

@@ -34,13 +34,13 @@ def convert_official_checkpoint(src: str, dst: str,
         dict: The generator arguments ``convert_fn`` detected.
     """
     state, args = convert_fn(load_official_state_dict(src))
-    save_converted_checkpoint(
-        {f'generator.{k}': v
-         for k, v in state.items()},
-        dict(
-            converted_from=osp.basename(src),
-            source=source,
-            generator=dict(type=generator_type, **args)), dst)
+    save_converted_checkpoint({f'generator.{k}': v
+                               for k, v in state.items()},
+                              dict(
+                                  converted_from=osp.basename(src),
+                                  source=source,
+                                  generator=dict(type=generator_type, **args)),
+                              dst)
     return args
 
 

@@ -54,10 +54,8 @@ def convert_official_prenet_family(
     """
     sd = dict(official)
     for prefix in prefixes:
-        sd = {
-            (k[len(prefix):] if k.startswith(prefix) else k): v
-            for k, v in sd.items()
-        }
+        sd = {(k[len(prefix):] if k.startswith(prefix) else k): v
+              for k, v in sd.items()}
     required = ['conv0.0.weight', 'conv.0.weight'
                 ] + [f'{src}.weight' for src in (extra_convs or {})]
     if any(k not in sd for k in required):

@@ -33,7 +33,9 @@ class GeneratedRainAugment:
         ValueError: If ``fake_ratio`` is negative.
     """
 
-    def __init__(self, rain_generator: nn.Module, preprocessor,
+    def __init__(self,
+                 rain_generator: nn.Module,
+                 preprocessor,
                  fake_ratio: float = 0.5) -> None:
         if fake_ratio < 0:
             raise ValueError(f'fake_ratio must be >= 0, got {fake_ratio}')

@@ -14,8 +14,8 @@ import torch.nn as nn
 from mmderain.registry import MODELS
 
 
-def build_conv2d(conv_cfg: Optional[dict], in_channels: int,
-                 out_channels: int, kernel_size: int, **kwargs) -> nn.Module:
+def build_conv2d(conv_cfg: Optional[dict], in_channels: int, out_channels: int,
+                 kernel_size: int, **kwargs) -> nn.Module:
     """Build a 2-D convolution.
 
     Args:

@@ -22,7 +22,11 @@ class _BRNTestModConv(nn.Conv2d):
     checks that zero states are fed to such layers, not skipped.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, code_dim=4,
+    def __init__(self,
+                 in_channels,
+                 out_channels,
+                 kernel_size,
+                 code_dim=4,
                  **kwargs):
         super().__init__(in_channels, out_channels, kernel_size, **kwargs)
         k2 = self.kernel_size[0] * self.kernel_size[1]
@@ -184,8 +188,7 @@ def test_shared_lstm_keeps_official_gate_keys(conv_cfg):
     other = nn.Module()
     other.generator = BRN(num_iters=1, mid_channels=4, conv_cfg=conv_cfg)
     load_state_dict(other, state, strict=True)  # mmengine's loader
-    assert torch.equal(other.generator.lstm.conv_o.weight,
-                       sd['conv_o.weight'])
+    assert torch.equal(other.generator.lstm.conv_o.weight, sd['conv_o.weight'])
     bad = dict(state)
     bad['generator.conv_x_r.weight'] = bad.pop('generator.conv_i_r.weight')
     with pytest.raises(RuntimeError, match='conv_i_r.weight'):

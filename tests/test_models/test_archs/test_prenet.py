@@ -159,8 +159,6 @@ def test_state_dict_keys_unchanged():
     expected |= {f'lstm.gates.{p}' for p in ('weight', 'bias')}
     expected |= {
         f'res_blocks.{k}.conv{j}.{p}'
-        for k in range(5)
-        for j in (1, 2)
-        for p in ('weight', 'bias')
+        for k in range(5) for j in (1, 2) for p in ('weight', 'bias')
     }
     assert keys == expected

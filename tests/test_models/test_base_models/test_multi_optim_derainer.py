@@ -31,10 +31,9 @@ def _wrappers(model, names=('generator', 'aux')):
     sgd = [
         torch.optim.SGD(getattr(model, n).parameters(), lr=0.1) for n in names
     ]
-    return OptimWrapperDict(**{
-        n: OptimWrapper(opt)
-        for n, opt in zip(names, sgd)
-    })
+    return OptimWrapperDict(
+        **{n: OptimWrapper(opt)
+           for n, opt in zip(names, sgd)})
 
 
 def test_check_optim_wrappers_names_the_missing_ones_and_the_remedy():

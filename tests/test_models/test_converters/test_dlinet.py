@@ -11,10 +11,9 @@ from mmderain.models.editors.dlinet.dlinet_net import DLINet
 def test_convert_round_trip_and_rejection():
     net = DLINet(num_masks=3, num_msa_blocks=2, mid_channels=8, stage='first')
     sd = net.state_dict()
-    state, args = convert_official_dlinet({
-        f'module.{k}': v
-        for k, v in sd.items()
-    })
+    state, args = convert_official_dlinet(
+        {f'module.{k}': v
+         for k, v in sd.items()})
     assert args == dict(
         num_masks=3, num_msa_blocks=2, mid_channels=8, stage='first')
     assert state.keys() == sd.keys()

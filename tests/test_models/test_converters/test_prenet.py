@@ -73,10 +73,8 @@ def test_convert_official_matches_official_forward(recurrent, share):
     net = PReNet(
         num_stages=6,
         mid_channels=8,
-        **{
-            k: v
-            for k, v in args.items() if k != 'mid_channels'
-        })
+        **{k: v
+           for k, v in args.items() if k != 'mid_channels'})
     net.load_state_dict(state, strict=True)
     x = torch.rand(1, 3, 12, 10)
     expected = _official_forward(official, x, recurrent, share)

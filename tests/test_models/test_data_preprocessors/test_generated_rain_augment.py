@@ -32,8 +32,8 @@ def _batch(n=6, size=8):
     g = torch.Generator().manual_seed(0)
     inputs, samples = [], []
     for _ in range(n):
-        gt = torch.randint(0, 200, (3, size, size), generator=g,
-                           dtype=torch.uint8)
+        gt = torch.randint(
+            0, 200, (3, size, size), generator=g, dtype=torch.uint8)
         ds = DataSample(gt_img=gt)
         ds.set_metainfo(dict(img_channel_order='rgb', gt_channel_order='rgb'))
         inputs.append(gt.clone())

@@ -112,8 +112,7 @@ def test_fused_and_four_convolution_layouts_agree():
     assert set(fused.state_dict()) == {'gates.weight', 'gates.bias'}
     assert set(four.state_dict()) == {
         f'conv_{g}.{p}'
-        for g in 'ifgo'
-        for p in ('weight', 'bias')
+        for g in 'ifgo' for p in ('weight', 'bias')
     }
 
 

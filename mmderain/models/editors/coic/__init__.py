@@ -9,7 +9,7 @@ from .coim_conv import (CoIMConv2d, coim_layers, modulation_code,
 
 __all__ = [
     'CoICContrastiveLoss', 'CoICDerainer', 'CoICEncoder', 'CoIMConv2d',
-    'MomentumEncoder', 'coim_layers', 'contrastive_logits',
-    'detail_negatives', 'hardest_rain_negative', 'modulation_code',
-    'modulation_param_names', 'split_modulation_params'
+    'MomentumEncoder', 'coim_layers', 'contrastive_logits', 'detail_negatives',
+    'hardest_rain_negative', 'modulation_code', 'modulation_param_names',
+    'split_modulation_params'
 ]

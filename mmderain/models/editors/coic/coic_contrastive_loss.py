@@ -69,8 +69,7 @@ def contrastive_logits(query: torch.Tensor, key: torch.Tensor,
 
 
 @torch.no_grad()
-def hardest_rain_index(rain: torch.Tensor,
-                       bank: torch.Tensor) -> torch.Tensor:
+def hardest_rain_index(rain: torch.Tensor, bank: torch.Tensor) -> torch.Tensor:
     """Index of the bank rain layer farthest (L1) from each rain layer.
 
     Args:
@@ -143,8 +142,7 @@ def _blur(images: torch.Tensor, sigma: torch.Tensor,
     ``gaussian_blur`` on tensors).
     """
     s, c, h, w = images.shape
-    k1 = gaussian_kernel1d(sigma.to(images.device), kernel_size,
-                           images.dtype)
+    k1 = gaussian_kernel1d(sigma.to(images.device), kernel_size, images.dtype)
     k2 = torch.bmm(k1[:, :, None], k1[:, None, :])  # (S or 1, k, k)
     pad = kernel_size // 2
     padded = F.pad(images, [pad, pad, pad, pad], mode='reflect')
@@ -159,8 +157,7 @@ def _blur(images: torch.Tensor, sigma: torch.Tensor,
     return out.view(s, c, h, w)
 
 
-def _flip(images: torch.Tensor, flip: torch.Tensor,
-          dim: int) -> torch.Tensor:
+def _flip(images: torch.Tensor, flip: torch.Tensor, dim: int) -> torch.Tensor:
     """Flip ``images`` along ``dim`` where ``flip`` (S,) or (1,) is True."""
     if flip.numel() == 1:
         return images.flip(dim) if bool(flip) else images
@@ -168,14 +165,14 @@ def _flip(images: torch.Tensor, flip: torch.Tensor,
         flip.to(images.device).view(-1, 1, 1, 1), images.flip(dim), images)
 
 
-def detail_negatives(images: torch.Tensor,
-                     num: int,
-                     blur: bool = True,
-                     per_sample: bool = False,
-                     kernel_size: int = 11,
-                     sigma: Sequence[float] = (0.3, 1.5),
-                     generator: Optional[torch.Generator] = None
-                     ) -> torch.Tensor:
+def detail_negatives(
+        images: torch.Tensor,
+        num: int,
+        blur: bool = True,
+        per_sample: bool = False,
+        kernel_size: int = 11,
+        sigma: Sequence[float] = (0.3, 1.5),
+        generator: Optional[torch.Generator] = None) -> torch.Tensor:
     """``num`` randomly blurred and flipped copies of each image.
 
     Official ``neg_transform`` (``GaussianBlur(11, (0.3, 1.5))``,
@@ -218,8 +215,8 @@ def detail_negatives(images: torch.Tensor,
     b, c, h, w = images.shape
     draws = b * num if per_sample else 1
     if per_sample:
-        out = images.unsqueeze(1).expand(b, num, c, h, w).reshape(
-            b * num, c, h, w)
+        out = images.unsqueeze(1).expand(b, num, c, h,
+                                         w).reshape(b * num, c, h, w)
     else:  # identical copies: transform once, then repeat
         out = images
     if blur:

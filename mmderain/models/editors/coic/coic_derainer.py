@@ -221,8 +221,8 @@ class CoICDerainer(MultiOptimDerainer):
             raise ValueError(
                 'CoICDerainer: img_ctx must have the crop size '
                 f'{tuple(rainy.shape[-2:])}, got {tuple(im_q.shape[-2:])}')
-        im_k = detail_negatives(im_q, 1, blur=False,
-                                per_sample=self.per_sample_negatives)[:, 0]
+        im_k = detail_negatives(
+            im_q, 1, blur=False, per_sample=self.per_sample_negatives)[:, 0]
         negs = [self._rain_negative(rainy, clean).unsqueeze(1)]
         if self.num_detail_negatives:
             negs.append(

@@ -194,8 +194,8 @@ class MomentumEncoder(nn.Module):
         Raises:
             ValueError: If the shapes do not match.
         """
-        if (im_q.dim() != 4 or im_k.shape != im_q.shape
-                or im_negs.dim() != 5 or im_negs.shape[0] != im_q.shape[0]
+        if (im_q.dim() != 4 or im_k.shape != im_q.shape or im_negs.dim() != 5
+                or im_negs.shape[0] != im_q.shape[0]
                 or im_negs.shape[2:] != im_q.shape[1:]):
             raise ValueError(
                 'MomentumEncoder expects im_q and im_k (B, C, h, w) and '

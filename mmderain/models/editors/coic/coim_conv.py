@@ -108,7 +108,7 @@ class CoIMConv2d(nn.Conv2d):
         return self.kernel_size[0] * self.kernel_size[1] > 1
 
     def modulation_vectors(
-        self, x: torch.Tensor, code: torch.Tensor
+            self, x: torch.Tensor, code: torch.Tensor
     ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The MLP's ``(w1, w2, w3)`` for input ``x`` and code ``code``.
 
@@ -153,12 +153,13 @@ class CoIMConv2d(nn.Conv2d):
         padding = self.padding
         if self.padding_mode != 'zeros':
             x = F.pad(
-                x, self._reversed_padding_repeated_twice,
+                x,
+                self._reversed_padding_repeated_twice,
                 mode=self.padding_mode)
             padding = 0
-        return instance_modulated_conv2d(x, self.weight, self.bias, w1, w2,
-                                         w3, self.stride, padding,
-                                         self.dilation, self.groups)
+        return instance_modulated_conv2d(x, self.weight, self.bias, w1, w2, w3,
+                                         self.stride, padding, self.dilation,
+                                         self.groups)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f', code_dim={self.code_dim}'

@@ -16,19 +16,19 @@ import torch
 LOGVAR_RANGE: Tuple[float, float] = (math.log(1e-8), math.log(1e4))
 
 
-def clamp_logvar(logvar: torch.Tensor,
-                 logvar_range: Tuple[float, float] = LOGVAR_RANGE
-                 ) -> torch.Tensor:
+def clamp_logvar(
+        logvar: torch.Tensor,
+        logvar_range: Tuple[float, float] = LOGVAR_RANGE) -> torch.Tensor:
     """Clamp log-variances to ``logvar_range`` (gradient 0 outside)."""
     return logvar.clamp(min=logvar_range[0], max=logvar_range[1])
 
 
-def gaussian_kl_to_target(mu: torch.Tensor,
-                          logvar: torch.Tensor,
-                          target: torch.Tensor,
-                          prior_var: float = 1e-6,
-                          logvar_range: Tuple[float, float] = LOGVAR_RANGE
-                          ) -> torch.Tensor:
+def gaussian_kl_to_target(
+        mu: torch.Tensor,
+        logvar: torch.Tensor,
+        target: torch.Tensor,
+        prior_var: float = 1e-6,
+        logvar_range: Tuple[float, float] = LOGVAR_RANGE) -> torch.Tensor:
     """``KL(N(mu, exp(logvar)) || N(target, prior_var))``, element mean.
 
     VRGNet's ``KL_b``: the posterior of the background predicted by the
@@ -54,10 +54,10 @@ def gaussian_kl_to_target(mu: torch.Tensor,
                             (ratio - 1 - torch.log(ratio)))
 
 
-def standard_normal_kl(mu: torch.Tensor,
-                       logvar: torch.Tensor,
-                       logvar_range: Tuple[float, float] = LOGVAR_RANGE
-                       ) -> torch.Tensor:
+def standard_normal_kl(
+        mu: torch.Tensor,
+        logvar: torch.Tensor,
+        logvar_range: Tuple[float, float] = LOGVAR_RANGE) -> torch.Tensor:
     """``KL(N(mu, exp(logvar)) || N(0, I))``, element mean (VRGNet's KL_z).
 
     ``0.5 * mean[mu^2 + var - 1 - logvar]``.

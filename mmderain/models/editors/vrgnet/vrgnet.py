@@ -171,9 +171,11 @@ class VRGNet(MultiOptimDerainer):
         super().init_weights()
 
     # ------------------------------------------------------------------ #
-    def sample_rain(self, num: int, z: Optional[torch.Tensor] = None,
-                    generator: Optional[torch.Generator] = None
-                    ) -> torch.Tensor:
+    def sample_rain(
+            self,
+            num: int,
+            z: Optional[torch.Tensor] = None,
+            generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """Rain layers ``G(z)`` for ``z ~ N(0, I)`` (or the given ``z``).
 
         Args:

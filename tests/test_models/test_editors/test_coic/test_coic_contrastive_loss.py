@@ -57,9 +57,8 @@ def test_logits_validate_shapes():
 @pytest.mark.parametrize('temperature', [1.0, 0.2])
 def test_loss_matches_official(temperature):
     q, k, negs = _features()
-    official = 0.2 * torch.nn.CrossEntropyLoss()(
-        _official_logits(q, k, negs, temperature),
-        torch.zeros(3, dtype=torch.long))
+    official = 0.2 * torch.nn.CrossEntropyLoss()(_official_logits(
+        q, k, negs, temperature), torch.zeros(3, dtype=torch.long))
     loss = CoICContrastiveLoss(temperature=temperature)
     torch.testing.assert_close(
         loss(contrastive_logits(q, k, negs)), official, rtol=0, atol=1e-6)
@@ -99,8 +98,9 @@ def _official_hardest(im_rain):
 def test_hardest_rain_matches_official(seed):
     g = torch.Generator().manual_seed(seed)
     # rain layers of different strength: clear arg-max
-    rain = torch.rand(6, 3, 10, 12, generator=g) * torch.rand(
-        6, 1, 1, 1, generator=g)
+    rain = torch.rand(
+        6, 3, 10, 12, generator=g) * torch.rand(
+            6, 1, 1, 1, generator=g)
     ours = hardest_rain_negative(rain, rain)
     assert torch.equal(ours, _official_hardest(rain))
     # a bank larger than the batch (RCDNet, DGUNet, DRSformer)
@@ -179,8 +179,8 @@ def test_per_sample_draws_differ():
     assert torch.cdist(flat, flat).add(torch.eye(12)).min() > 1e-4
     # each one is a blurred, flipped copy of the image
     sums = negs.sum(dim=(-1, -2))
-    torch.testing.assert_close(sums, x.sum(dim=(-1, -2))[:, None].expand(
-        4, 3, 3), rtol=0.02, atol=0)
+    torch.testing.assert_close(
+        sums, x.sum(dim=(-1, -2))[:, None].expand(4, 3, 3), rtol=0.02, atol=0)
 
 
 def test_per_sample_matches_per_copy_transforms():
@@ -207,11 +207,14 @@ def test_per_sample_matches_per_copy_transforms():
 
 def test_constant_image_and_no_blur():
     x = torch.full((2, 3, 12, 12), 0.25)
-    torch.testing.assert_close(detail_negatives(x, 2), x[:, None].expand(
-        2, 2, 3, 12, 12))
+    torch.testing.assert_close(
+        detail_negatives(x, 2), x[:, None].expand(2, 2, 3, 12, 12))
     y = torch.rand(2, 3, 12, 12)
     out = detail_negatives(
-        y, 1, blur=False, per_sample=True,
+        y,
+        1,
+        blur=False,
+        per_sample=True,
         generator=torch.Generator().manual_seed(0))[:, 0]
     for o, i in zip(out, y):  # flips only
         assert any(

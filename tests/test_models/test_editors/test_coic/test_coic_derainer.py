@@ -54,7 +54,8 @@ def _wrappers(model):
                 type='OptimWrapper',
                 optimizer=dict(type='Adam', lr=1e-2),
                 modules=('generator', 'encoder'),
-                include=dict(generator='g2pa'))))(model)
+                include=dict(generator='g2pa'))))(
+                    model)
 
 
 def _batch(n=3, ctx=True, seed=0):
@@ -81,7 +82,8 @@ def _snapshot(module):
 
 def _changed(before, module):
     return {
-        n for n, p in module.named_parameters()
+        n
+        for n, p in module.named_parameters()
         if not torch.equal(before[n], p.detach())
     }
 
@@ -131,8 +133,9 @@ def test_contrastive_loss_decreases():
     losses = []
     for i in range(30):
         _set_iter(1 + i)
-        losses.append(model.train_step(_batch(seed=i % 3),
-                                       wrappers)['loss_contrastive'].item())
+        losses.append(
+            model.train_step(_batch(seed=i % 3),
+                             wrappers)['loss_contrastive'].item())
     assert sum(losses[-5:]) < sum(losses[:5])
 
 
@@ -166,7 +169,9 @@ def test_inference_uses_the_key_encoder_on_the_resized_image():
     with torch.no_grad():
         out = model.forward_tensor(x)
         ctx = F.interpolate(
-            x, (SIZE, SIZE), mode='bilinear', antialias=True,
+            x, (SIZE, SIZE),
+            mode='bilinear',
+            antialias=True,
             align_corners=False)
         z = model.encoder.key_code(ctx)
         with modulation_code(model.generator, z):

@@ -85,8 +85,8 @@ def test_training_step_matches_official_moco():
     # EMA update of the key encoder and BatchNorm statistics of both
     state = enc.state_dict()
     changed = e['state_after']
-    assert any(k.startswith('encoder_k.') and k.endswith('weight')
-               for k in changed)
+    assert any(
+        k.startswith('encoder_k.') and k.endswith('weight') for k in changed)
     for key, before in e['state_before'].items():
         expected = changed.get(key, before)
         if expected.is_floating_point():

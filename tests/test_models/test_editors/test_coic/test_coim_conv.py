@@ -33,7 +33,11 @@ def _from_official(state_dict):
 @pytest.mark.parametrize('groups,hidden', [(1, 32), (2, 2), (32, 2)])
 def test_built_from_config_with_official_structure(groups, hidden):
     layer = build_conv2d(
-        dict(type='CoIMConv2d', code_dim=128), 32, 32, 3, padding=1,
+        dict(type='CoIMConv2d', code_dim=128),
+        32,
+        32,
+        3,
+        padding=1,
         groups=groups)
     assert isinstance(layer, CoIMConv2d) and isinstance(layer, nn.Conv2d)
     assert MODELS.get('CoIMConv2d') is CoIMConv2d
@@ -59,8 +63,8 @@ def test_grouped_layer_needs_16_output_channels():
 
 
 @pytest.mark.parametrize(
-    'case', ['dense', 'strided', 'kernel5', 'grouped', 'depthwise',
-             'pointwise'])
+    'case',
+    ['dense', 'strided', 'kernel5', 'grouped', 'depthwise', 'pointwise'])
 def test_reproduces_official_tconv(case):
     fix = torch.load(FIXTURE)['tconv'][case]
     layer = CoIMConv2d(**fix['args'])
@@ -100,10 +104,11 @@ def _manual(layer, x, z):
     s = torch.cat([z, x.mean(dim=(2, 3))], -1)
     a = layer.g2pa(s)
     co, cig = layer.out_channels, layer.in_channels // layer.groups
-    return instance_modulated_conv2d_reference(
-        x, layer.weight, layer.bias, a[:, :co], a[:, co:co + cig],
-        a[:, co + cig:], layer.stride, layer.padding, layer.dilation,
-        layer.groups)
+    return instance_modulated_conv2d_reference(x, layer.weight, layer.bias,
+                                               a[:, :co], a[:, co:co + cig],
+                                               a[:, co + cig:], layer.stride,
+                                               layer.padding, layer.dilation,
+                                               layer.groups)
 
 
 def test_gradients_reach_code_mlp_and_weights():
@@ -126,8 +131,7 @@ def test_gradients_reach_code_mlp_and_weights():
 
 def test_reflect_padding_mode():
     torch.manual_seed(0)
-    layer = CoIMConv2d(4, 6, 3, padding=1, code_dim=5,
-                       padding_mode='reflect')
+    layer = CoIMConv2d(4, 6, 3, padding=1, code_dim=5, padding_mode='reflect')
     x, z = torch.randn(2, 4, 6, 7), torch.randn(2, 5)
     with modulation_code(layer, z):
         out = layer(x)
@@ -207,10 +211,10 @@ def test_parameter_split():
     base, tran = split_modulation_params(net)
     params = dict(net.named_parameters())
     assert [id(p) for p in tran] == [id(params[n]) for n in names]
-    assert {id(p) for p in base} == {
-        id(p)
-        for n, p in params.items() if n not in names
-    }
+    assert {id(p)
+            for p in base
+            } == {id(p)
+                  for n, p in params.items() if n not in names}
     # frozen parameters are left out, as in the official split
     net[0].g2pa[0].weight.requires_grad_(False)
     net[0].weight.requires_grad_(False)

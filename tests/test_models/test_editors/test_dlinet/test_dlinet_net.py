@@ -85,10 +85,9 @@ def test_dlinet_official_parity(fixture, stage):
     ])
     torch.testing.assert_close(sums, fixture['checksums'][stage])
     # as if saved from nn.DataParallel(Model) wrappers
-    state, args = convert_official_dlinet({
-        f'module.model.{k}': v
-        for k, v in official.items()
-    })
+    state, args = convert_official_dlinet(
+        {f'module.model.{k}': v
+         for k, v in official.items()})
     assert args == dict(
         num_masks=2,
         num_msa_blocks=2,

@@ -148,10 +148,9 @@ def test_gradients_equal_official_forward():
     params = {k: v.clone().requires_grad_() for k, v in official.items()}
     mu_r, logvar_r = _official_forward(params, x, num_res=2)
     ((mu_r * w1).sum() + (logvar_r.exp() * w2).sum()).backward()
-    ref, _ = convert_official_vrgnet_derainer({
-        k: p.grad
-        for k, p in params.items()
-    })
+    ref, _ = convert_official_vrgnet_derainer(
+        {k: p.grad
+         for k, p in params.items()})
     assert set(ours) == set(ref)
     for k in ours:
         torch.testing.assert_close(ours[k], ref[k], rtol=1e-9, atol=1e-10)

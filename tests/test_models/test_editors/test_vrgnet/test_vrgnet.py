@@ -61,29 +61,31 @@ def test_init_weights_is_the_official_one():
     model = _build()
     # N(0, 0.02) conv weights for BNet, RNet and G; the critic keeps
     # PyTorch's initialisation (its convs are spectrally normalised)
-    w = model.rain_generator.main[3].weight if hasattr(
-        model.rain_generator, 'main') else None
+    w = model.rain_generator.main[3].weight if hasattr(model.rain_generator,
+                                                       'main') else None
     assert w is not None and abs(w.std().item() - 0.02) < 0.004
     assert abs(model.generator.head.weight.std().item() - 0.02) < 0.004
 
 
 def test_init_cfg_replaces_the_official_init():
-    model = _build(init_cfg=dict(
-        type='VRGNetOfficialInit', modules=('generator', 'rain_encoder')))
+    model = _build(
+        init_cfg=dict(
+            type='VRGNetOfficialInit', modules=('generator', 'rain_encoder')))
     model.generator.head.weight.data.fill_(1)
     before = copy.deepcopy(model.state_dict())
     model._is_init = False
     model.init_weights()
     after = model.state_dict()
-    changed = {k.split('.')[0] for k in after
-               if not torch.equal(after[k], before[k])}
+    changed = {
+        k.split('.')[0]
+        for k in after if not torch.equal(after[k], before[k])
+    }
     # only the named sub-networks are drawn again (G and the critic keep
     # PyTorch's initialisation)
     assert changed == {'generator', 'rain_encoder'}
     assert abs(model.generator.head.weight.std().item() - 0.02) < 0.004
     with pytest.raises(ValueError, match="no sub-network 'decoder'"):
-        _build(init_cfg=dict(type='VRGNetOfficialInit',
-                             modules=('decoder', )))
+        _build(init_cfg=dict(type='VRGNetOfficialInit', modules=('decoder', )))
 
 
 def test_critic_every_step_generator_side_every_n_dis():
@@ -100,20 +102,18 @@ def test_critic_every_step_generator_side_every_n_dis():
         }
         logs.append(model.train_step(_batch(seed=it), optim))
         snaps.append({
-            n: not torch.equal(before[n],
-                               next(getattr(model, n).parameters()))
+            n: not torch.equal(before[n], next(getattr(model, n).parameters()))
             for n in NAMES
         })
     # iterations 0 and 2 update everything, iteration 1 only the critic
     assert snaps[0] == dict.fromkeys(NAMES, True)
     assert snaps[1] == dict(
-        generator=False, rain_encoder=False, rain_generator=False,
-        critic=True)
+        generator=False, rain_encoder=False, rain_generator=False, critic=True)
     assert snaps[2] == dict.fromkeys(NAMES, True)
     assert {'loss_g', 'loss_kl_b', 'loss_kl_z', 'loss_adv'} <= set(logs[0])
     assert 'loss_g' not in logs[1]
-    assert {'loss_critic', 'loss_gp', 'loss_d_real', 'loss_d_fake',
-            'mse'} <= set(logs[1])
+    assert {'loss_critic', 'loss_gp', 'loss_d_real', 'loss_d_fake', 'mse'
+            } <= set(logs[1])
     # no gradient left on the critic from the generator-side pass
     assert all(p.grad is None or not p.grad.abs().sum()
                for p in model.critic.parameters())
@@ -130,7 +130,8 @@ def test_fixed_derainer_trains_only_encoder_generator_critic():
     log = model.train_step(_batch(), optim)
     changed = {
         n: any(not torch.equal(a, b)
-               for a, b in zip(before[n], getattr(model, n).parameters()))
+               for a, b in zip(before[n],
+                               getattr(model, n).parameters()))
         for n in NAMES
     }
     assert changed == dict(
@@ -178,15 +179,16 @@ def test_loss_terms_match_the_official_formulas():
         (log['loss_adv'] + log['loss_kl_b'] + log['loss_kl_z']).item(),
         rel=1e-5)
     assert log['loss_critic'].item() == pytest.approx(
-        (log['loss_d_real'] + log['loss_d_fake'] +
-         10 * log['loss_gp']).item(), rel=1e-5)
+        (log['loss_d_real'] + log['loss_d_fake'] + 10 * log['loss_gp']).item(),
+        rel=1e-5)
 
 
 def test_extra_generator_losses_join_the_generator_side_loss():
     runs = {}
-    for extra in ((), [dict(type='_RainMeanLoss', weight=-5.0,
-                            loss_name='loss_mean'),
-                       dict(type='_RainMeanLoss')]):
+    for extra in ((), [
+            dict(type='_RainMeanLoss', weight=-5.0, loss_name='loss_mean'),
+            dict(type='_RainMeanLoss')
+    ]):
         torch.manual_seed(0)
         model = _build(extra_generator_losses=extra)
         optim = _optim(model)
@@ -200,11 +202,12 @@ def test_extra_generator_losses_join_the_generator_side_loss():
     log, gen, critic = runs[2]
     assert not {'loss_mean', 'loss_extra1'} & set(log0)
     # logged under their names (or their position), weighted
-    assert log['loss_mean'].item() == pytest.approx(
-        -5 * log['loss_extra1'].item())
+    assert log['loss_mean'].item() == pytest.approx(-5 *
+                                                    log['loss_extra1'].item())
     assert log['loss_g'].item() == pytest.approx(
         (log['loss_adv'] + log['loss_kl_b'] + log['loss_kl_z'] +
-         log['loss_mean'] + log['loss_extra1']).item(), rel=1e-5)
+         log['loss_mean'] + log['loss_extra1']).item(),
+        rel=1e-5)
     # the same critic step; a different generator step
     assert all(torch.equal(a, b) for a, b in zip(critic0, critic))
     assert any(not torch.equal(a, b) for a, b in zip(gen0, gen))
@@ -224,9 +227,11 @@ def test_inference_is_the_derainer_mean():
 def test_errors():
     model = _build()
     with pytest.raises(KeyError, match='optimizer wrappers'):
-        model.train_step(_batch(), OptimWrapperDict(
-            generator=OptimWrapper(torch.optim.SGD(
-                model.generator.parameters(), lr=0.1))))
+        model.train_step(
+            _batch(),
+            OptimWrapperDict(
+                generator=OptimWrapper(
+                    torch.optim.SGD(model.generator.parameters(), lr=0.1))))
     with pytest.raises(ValueError, match='n_dis'):
         _build(n_dis=0)
     with pytest.raises(NotImplementedError):

@@ -77,10 +77,9 @@ def _reference_generator(sd, z, depth):
 def _official_ed(encoder, generator, prefix=''):
     """Fake an official ``ED_state`` dict from our modules."""
     sd = {f'{prefix}encoder.{k}': v for k, v in encoder.state_dict().items()}
-    sd.update({
-        f'{prefix}decoder.{k}': v
-        for k, v in generator.state_dict().items()
-    })
+    sd.update(
+        {f'{prefix}decoder.{k}': v
+         for k, v in generator.state_dict().items()})
     return sd
 
 
