@@ -21,6 +21,41 @@ def normalize_suffixes(img_suffix: Union[str, Sequence[str]]) -> Tuple[str]:
     return tuple('.' + s.lower().lstrip('.') for s in img_suffix)
 
 
+def list_images(file_backend: BaseStorageBackend,
+                folder: str,
+                img_suffix: Tuple[str],
+                recursive: bool,
+                what: str = 'Image') -> List[str]:
+    """The image files of ``folder`` (relative names, unsorted).
+
+    Args:
+        file_backend (BaseStorageBackend): Backend of the dataset.
+        folder (str): Folder to list.
+        img_suffix (tuple[str]): Accepted lower-case extensions.
+        recursive (bool): Also list sub-folders.
+        what (str): What the folder holds, for the error message.
+
+    Returns:
+        list[str]: File names relative to ``folder``.
+
+    Raises:
+        FileNotFoundError: If the folder is missing or holds no image.
+    """
+    if not file_backend.isdir(folder):
+        raise FileNotFoundError(f'{what} folder not found: {folder}. Check '
+                                'data_root and data_prefix.')
+    names = [
+        name for name in file_backend.list_dir_or_file(
+            folder, list_dir=False, recursive=recursive)
+        if osp.splitext(name)[1].lower() in img_suffix
+    ]
+    if not names:
+        raise FileNotFoundError(
+            f'No image with suffix {img_suffix} found in {folder}' +
+            ('' if recursive else ' (recursive=False)'))
+    return names
+
+
 def scan_stems(file_backend: BaseStorageBackend, folder: str,
                img_suffix: Tuple[str], hint: str) -> Dict[str, str]:
     """Map file stem -> file name for the images directly in ``folder``.

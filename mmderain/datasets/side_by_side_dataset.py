@@ -6,7 +6,7 @@ from typing import Dict, List, Optional, Sequence, Union
 from mmderain.registry import DATASETS
 from mmderain.utils.path import natural_sort_key, short_listing
 from .base_dataset import IMG_SUFFIXES, BaseDerainDataset
-from .folder_utils import normalize_suffixes
+from .folder_utils import list_images, normalize_suffixes
 from .transforms.side_by_side import SIDE_BY_SIDE_ORDERS, check_order
 
 
@@ -92,19 +92,8 @@ class SideBySideDataset(BaseDerainDataset):
             ``side_by_side``.
         """
         folder = self.data_prefix['img'] or self.data_root or '.'
-        if not self.file_backend.isdir(folder):
-            raise FileNotFoundError(
-                f'Side-by-side image folder not found: {folder}. Check '
-                'data_root and data_prefix.')
-        names = [
-            name for name in self.file_backend.list_dir_or_file(
-                folder, list_dir=False, recursive=self.recursive)
-            if osp.splitext(name)[1].lower() in self.img_suffix
-        ]
-        if not names:
-            raise FileNotFoundError(
-                f'No image with suffix {self.img_suffix} found in {folder}' +
-                ('' if self.recursive else ' (recursive=False)'))
+        names = list_images(self.file_backend, folder, self.img_suffix,
+                            self.recursive, 'Side-by-side image')
         keys: Dict[str, str] = {}
         clashes = []
         for name in sorted(names, key=natural_sort_key):

@@ -8,7 +8,7 @@ from mmengine.fileio import list_from_file
 from mmderain.registry import DATASETS
 from mmderain.utils.path import natural_sort_key
 from .base_dataset import IMG_SUFFIXES, BaseDerainDataset
-from .folder_utils import list_file_fields, normalize_suffixes
+from .folder_utils import list_file_fields, list_images, normalize_suffixes
 
 _MAX_LISTED = 10
 
@@ -81,19 +81,8 @@ class UnpairedImageDataset(BaseDerainDataset):
         folder = self._folder()
         if self.ann_file:
             return self._load_from_ann(folder)
-        if not self.file_backend.isdir(folder):
-            raise FileNotFoundError(
-                f'Image folder not found: {folder}. Check data_root and '
-                'data_prefix.')
-        names = [
-            name for name in self.file_backend.list_dir_or_file(
-                folder, list_dir=False, recursive=self.recursive)
-            if osp.splitext(name)[1].lower() in self.img_suffix
-        ]
-        if not names:
-            raise FileNotFoundError(
-                f'No image with suffix {self.img_suffix} found in {folder}' +
-                ('' if self.recursive else ' (recursive=False)'))
+        names = list_images(self.file_backend, folder, self.img_suffix,
+                            self.recursive, 'Image')
         return [
             self._info(folder, name)
             for name in sorted(names, key=natural_sort_key)
