@@ -19,7 +19,7 @@ from typing import List, Optional, Tuple
 import torch
 from mmengine.logging import print_log
 
-from mmderain.utils import allow_mmengine_checkpoint_globals
+from mmderain.utils.checkpoint import allow_mmengine_checkpoint_globals
 
 #: Names of the periodic checkpoints of MMEngine's ``CheckpointHook``.
 CHECKPOINT_NAME = re.compile(r'^(iter|epoch)_(\d+)\.pth$')

@@ -18,7 +18,7 @@ from mmengine.optim.scheduler import (ConstantParamScheduler,
 from mmengine.optim.scheduler.param_scheduler import INF
 
 from mmderain.registry import HOOKS
-from mmderain.utils import AtomicLocalBackend
+from mmderain.utils.checkpoint import AtomicLocalBackend
 from ..resume import remove_stale_tmp_files
 
 # schedulers whose length is ``end`` (and ``T_max``/``total_iters``) only
