@@ -108,7 +108,7 @@ def init_derainer(config: ConfigType,
         # weights only, strict and finite: a checkpoint of another
         # architecture, unconverted official weights or a diverged run must
         # not produce plausible-looking images
-        load_weights(model, checkpoint)
+        load_weights(model, checkpoint, for_inference=True)
     model.cfg = cfg
     model.to(device)
     model.eval()

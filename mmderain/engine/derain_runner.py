@@ -8,7 +8,8 @@ from mmengine.runner import Runner
 from mmderain.registry import RUNNERS
 from mmderain.utils.safe_loading import (extract_state_dict,
                                          load_checkpoint_file,
-                                         load_state_dict_strictly)
+                                         load_state_dict_strictly,
+                                         training_only_prefixes)
 
 
 @RUNNERS.register_module()
@@ -33,6 +34,17 @@ class DerainRunner(Runner):
     """
 
     _resuming = False
+    _for_inference = False
+
+    def test(self) -> dict:
+        """Test; a checkpoint may lack the networks inference does not use
+        (the model's ``inference_prefixes``, e.g. VRGNet's rain generator
+        and critic): those are reported, every other key loads strictly."""
+        self._for_inference = True
+        try:
+            return super().test()
+        finally:
+            self._for_inference = False
 
     def resume(self, filename: str, *args, **kwargs) -> None:
         """Resume training state; the weights must match exactly."""
@@ -72,6 +84,8 @@ class DerainRunner(Runner):
         state = extract_state_dict(checkpoint, filename)
         allow = () if self._resuming else tuple(
             self.cfg.get('load_from_allow_missing') or ())
+        if self._for_inference and not self._resuming:
+            allow += training_only_prefixes(model)
         if not strict:
             own = model.state_dict()
             allow = tuple(own)  # every model key may be missing

@@ -31,7 +31,7 @@ import pickle
 import re
 import zipfile
 from collections import OrderedDict
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlparse
 
 import torch
@@ -366,10 +366,28 @@ def _generator_desc(model: nn.Module) -> str:
     return ''
 
 
+def training_only_prefixes(model: nn.Module) -> Tuple[str, ...]:
+    """Key prefixes of a model that inference does not use.
+
+    From the model's ``inference_prefixes`` (see
+    :class:`~mmderain.models.base_models.BaseDerainer`): the top-level
+    prefixes of every other key. Empty when the model declares none.
+    """
+    needed = tuple(getattr(model, 'inference_prefixes', None) or ())
+    if not needed:
+        return ()
+    return tuple(
+        sorted({
+            k.split('.', 1)[0] + '.'
+            for k in model.state_dict() if not k.startswith(needed)
+        }))
+
+
 def load_weights(model: nn.Module,
                  filename: str,
                  allow_missing: Iterable[str] = (),
-                 logger=None) -> Dict:
+                 logger=None,
+                 for_inference: bool = False) -> Dict:
     """Read ``filename`` safely and load its weights strictly into ``model``.
 
     Args:
@@ -377,13 +395,19 @@ def load_weights(model: nn.Module,
         filename (str): Local path or URL.
         allow_missing (Iterable[str]): See :func:`load_state_dict_strictly`.
         logger: See :func:`load_state_dict_strictly`.
+        for_inference (bool): The weights are for testing or deraining:
+            the networks inference does not use
+            (:func:`training_only_prefixes`) may be missing (reported).
 
     Returns:
         dict: The loaded checkpoint.
     """
     checkpoint = load_checkpoint_file(filename, map_location='cpu')
     state = extract_state_dict(checkpoint, filename)
-    load_state_dict_strictly(model, state, filename, allow_missing, logger)
+    allow = tuple(allow_missing)
+    if for_inference:
+        allow += training_only_prefixes(model)
+    load_state_dict_strictly(model, state, filename, allow, logger)
     return checkpoint
 
 

@@ -253,3 +253,56 @@ def test_module_prefix_of_ddp_checkpoints_is_removed():
     state = {'module.generator.w': torch.ones(1)}
     assert list(extract_state_dict({'state_dict': state},
                                    'x')) == ['generator.w']
+
+
+def test_inference_needs_only_the_derainer_of_a_joint_model(tmp_path):
+    """A VRGNet config tests a converted derainer-only checkpoint (the
+    README's parity command): the rain generator and critic may be missing
+    for inference, not for training, and the derainer loads strictly."""
+    from mmderain.apis.runner import build_runner, run_test
+    from mmderain.utils.safe_loading import load_weights
+    from tests._helpers import tiny_vrgnet
+    model = tiny_vrgnet()
+    derainer = {
+        k: v
+        for k, v in model.state_dict().items() if k.startswith('generator.')
+    }
+    path = str(tmp_path / 'derainer.pth')
+    torch.save({'state_dict': derainer}, path)
+    other = tiny_vrgnet()
+    with pytest.raises(CheckpointError, match='missing keys.*rain_encoder'):
+        load_weights(other, path)  # training: strict
+    load_weights(other, path, for_inference=True)
+    loaded = other.state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in derainer.items())
+    broken = dict(derainer)
+    broken.pop(next(iter(broken)))
+    torch.save({'state_dict': broken}, str(tmp_path / 'broken.pth'))
+    with pytest.raises(CheckpointError, match='1 missing keys.*generator'):
+        load_weights(other, str(tmp_path / 'broken.pth'), for_inference=True)
+    # the runner: test() allows it, a training warm start does not
+    data = write_pairs(tmp_path / 'data', size=(64, 64))
+    cfg = Config(tiny_prenet_cfg(data, str(tmp_path / 'w'), 2))
+    cfg.model = dict(
+        type='VRGNet',
+        generator=dict(
+            type='VariationalPReNet',
+            num_stages=2,
+            mid_channels=4,
+            num_res_blocks=1),
+        rain_encoder=dict(
+            type='RainEncoder', latent_dim=8, base_channels=4, image_size=64),
+        rain_generator=dict(
+            type='RainGenerator', latent_dim=8, base_channels=4,
+            image_size=64),
+        critic=dict(type='SAGANCritic', image_size=64, conv_dim=8))
+    cfg.pop('train_dataloader')
+    cfg.pop('train_cfg')
+    cfg.pop('optim_wrapper')
+    cfg.pop('param_scheduler')
+    runner = build_runner(cfg, load_from=path)
+    metrics = run_test(runner)
+    assert set(metrics) == {'PSNR', 'SSIM'}
+    runner = build_runner(cfg, load_from=path, work_dir=str(tmp_path / 'w2'))
+    with pytest.raises(CheckpointError, match='missing keys'):
+        runner.load_or_resume()

@@ -3,7 +3,7 @@
 from contextlib import nullcontext
 from types import MappingProxyType
 from typing import (ContextManager, Dict, List, Mapping, Optional, Sequence,
-                    Union)
+                    Tuple, Union)
 
 import torch
 import torch.nn.functional as F
@@ -80,6 +80,11 @@ class BaseDerainer(BaseEditModel):
     - :meth:`register_frozen_module`: a helper network (a distillation
       teacher) that follows the model's device and dtype but is not
       trained, saved or switched to train mode.
+    - :attr:`inference_prefixes`: the state-dict key prefixes that testing
+      and deraining need (None: all). A method whose other networks only
+      train (VRGNet's rain generator and critic) lists its derainer's, so
+      that ``tools/test.py``/``tools/derain.py`` accept a checkpoint of the
+      derainer alone; those keys still load strictly.
 
     Methods with their own training step over several optimisers derive
     from :class:`~mmderain.models.base_models.MultiOptimDerainer`.
@@ -106,6 +111,9 @@ class BaseDerainer(BaseEditModel):
         data_preprocessor (dict, optional): Data preprocessor config.
             Defaults to :data:`DEFAULT_PREPROCESSOR`.
     """
+
+    #: Key prefixes inference needs (None: every key); see above.
+    inference_prefixes: Optional[Tuple[str, ...]] = None
 
     def __init__(self,
                  generator: dict,

@@ -116,6 +116,9 @@ class VRGNet(MultiOptimDerainer):
         'GroupedOptimWrapperConstructor with groups generator, rain '
         '(modules rain_encoder, rain_generator) and critic, as in '
         'configs/_base_/schedules/vrgnet_adam_700e.py')
+    #: testing and deraining use the derainer (``mu_b``) only, so a
+    #: converted official derainer checkpoint is tested with these configs
+    inference_prefixes = ('generator.', )
 
     def __init__(self,
                  generator: dict,
