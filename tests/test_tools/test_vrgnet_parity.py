@@ -21,13 +21,11 @@ PSNR 36.9365 / SSIM 0.9752.
 import os.path as osp
 
 import pytest
-from mmengine.config import Config
 
 import mmderain.models.editors.vrgnet  # noqa: F401 (registers)
 from tests._helpers import assert_metrics_match, run_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-BASES = osp.join(ROOT, 'configs', '_base_')
 
 REFERENCE = {  # name: (PSNR_Y, SSIM_Y) of the official outputs
     'norain-1.png': (37.614631, 0.97617496),
@@ -41,33 +39,6 @@ REFERENCE = {  # name: (PSNR_Y, SSIM_Y) of the official outputs
     'norain-9.png': (36.209133, 0.97998394),
     'norain-10.png': (38.105771, 0.98472782),
 }
-
-
-def vrgnet_derainer_test_config(data_root: str, indices=None) -> Config:
-    """Test config of the converted derainer on Rain100L test.
-
-    Args:
-        data_root (str): The ``rain100l/test`` folder.
-        indices (int, optional): Evaluate only the first ``indices`` pairs.
-
-    Returns:
-        Config: The config (BaseDerainer + VariationalPReNet, truncation).
-    """
-    cfg = Config.fromfile(osp.join(BASES, 'default_runtime.py'))
-    cfg.merge_from_dict(
-        Config.fromfile(osp.join(BASES, 'datasets',
-                                 'rain100l_test.py')).to_dict())
-    cfg.model = dict(
-        type='BaseDerainer',
-        generator=dict(type='VariationalPReNet'),
-        pixel_loss=dict(type='SSIMLoss'),
-        # the official test script saves uint8(255 * clamp(mu_b, 0, 1))
-        test_cfg=dict(quantize='trunc'))
-    cfg.test_dataloader.num_workers = 0
-    cfg.test_dataloader.dataset.data_root = data_root
-    if indices is not None:
-        cfg.test_dataloader.dataset.indices = indices
-    return cfg
 
 
 @pytest.fixture(scope='module')
@@ -89,14 +60,17 @@ def test_convert_and_test_reproduce_official(official_vrgnet, data_root,
     ckpt = tmp_path / 'vrgnet_syn100l.pth'
     run_tool('convert/vrgnet.py', [official_vrgnet, str(ckpt)])
 
-    cfg = vrgnet_derainer_test_config(test_root, indices=len(REFERENCE))
-    config = str(tmp_path / 'vrgnet-derainer_rain100l.py')
-    cfg.dump(config)
+    # the README's command: the joint config tests the derainer-only
+    # checkpoint (its inference_prefixes), on the first 10 images
     out = tmp_path / 'metrics.json'
     run_tool('test.py', [
-        config,
+        osp.join(ROOT, 'configs', 'vrgnet',
+                 'vrgnet_b18-p64-2100k_rain100l.py'),
         str(ckpt), '--out',
         str(out), '--work-dir',
-        str(tmp_path / 'work')
+        str(tmp_path / 'work'), '--cfg-options',
+        f'test_dataloader.dataset.data_root={test_root}',
+        f'test_dataloader.dataset.indices={len(REFERENCE)}',
+        'test_dataloader.num_workers=0'
     ])
     assert_metrics_match(str(out), REFERENCE)
