@@ -382,13 +382,9 @@ def brn_reference_forward(sd, x, iters, c):
     return imgs, rains
 
 
-def tiny_vrgnet(**kwargs):
-    """A VRGNet with tiny sub-networks on 64x64 patches, initialised;
-    ``kwargs`` update its config."""
-    from mmengine.registry import init_default_scope
-
-    from mmderain.registry import MODELS
-    init_default_scope('mmderain')
+def tiny_vrgnet_cfg(**kwargs):
+    """Config of a VRGNet with tiny sub-networks on 64x64 patches;
+    ``kwargs`` update it."""
     cfg = dict(
         type='VRGNet',
         generator=dict(
@@ -403,7 +399,16 @@ def tiny_vrgnet(**kwargs):
             image_size=64),
         critic=dict(type='SAGANCritic', image_size=64, conv_dim=8))
     cfg.update(kwargs)
-    model = MODELS.build(cfg)
+    return cfg
+
+
+def tiny_vrgnet(**kwargs):
+    """A VRGNet of :func:`tiny_vrgnet_cfg`, initialised."""
+    from mmengine.registry import init_default_scope
+
+    from mmderain.registry import MODELS
+    init_default_scope('mmderain')
+    model = MODELS.build(tiny_vrgnet_cfg(**kwargs))
     model.init_weights()
     return model
 

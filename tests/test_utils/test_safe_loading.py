@@ -261,7 +261,7 @@ def test_inference_needs_only_the_derainer_of_a_joint_model(tmp_path):
     for inference, not for training, and the derainer loads strictly."""
     from mmderain.apis.runner import build_runner, run_test
     from mmderain.utils.safe_loading import load_weights
-    from tests._helpers import tiny_vrgnet
+    from tests._helpers import tiny_vrgnet, tiny_vrgnet_cfg
     model = tiny_vrgnet()
     derainer = {
         k: v
@@ -283,19 +283,7 @@ def test_inference_needs_only_the_derainer_of_a_joint_model(tmp_path):
     # the runner: test() allows it, a training warm start does not
     data = write_pairs(tmp_path / 'data', size=(64, 64))
     cfg = Config(tiny_prenet_cfg(data, str(tmp_path / 'w'), 2))
-    cfg.model = dict(
-        type='VRGNet',
-        generator=dict(
-            type='VariationalPReNet',
-            num_stages=2,
-            mid_channels=4,
-            num_res_blocks=1),
-        rain_encoder=dict(
-            type='RainEncoder', latent_dim=8, base_channels=4, image_size=64),
-        rain_generator=dict(
-            type='RainGenerator', latent_dim=8, base_channels=4,
-            image_size=64),
-        critic=dict(type='SAGANCritic', image_size=64, conv_dim=8))
+    cfg.model = tiny_vrgnet_cfg()
     cfg.pop('train_dataloader')
     cfg.pop('train_cfg')
     cfg.pop('optim_wrapper')
