@@ -267,16 +267,8 @@ class VRGNet(MultiOptimDerainer):
         # (2) derainer + encoder + generator step
         if generator_step:
             kl_z = standard_normal_kl(mu_z, logvar_z)
-            trainable = [
-                p for p in self.critic.parameters() if p.requires_grad
-            ]
-            for p in trainable:
-                p.requires_grad_(False)
-            try:
+            with self.no_param_grad(self.critic):
                 loss_adv = -self._critic_scores(fake).mean()
-            finally:
-                for p in trainable:
-                    p.requires_grad_(True)
             loss_g = self.adv_weight * loss_adv + kl_z
             if mu_b is not None:
                 kl_b = gaussian_kl_to_target(mu_b, logvar_b, gt,
