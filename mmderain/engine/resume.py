@@ -13,13 +13,12 @@ import logging
 import os
 import os.path as osp
 import re
-import zipfile
 from typing import List, Optional, Tuple
 
-import torch
 from mmengine.logging import print_log
 
 from mmderain.utils.checkpoint import allow_mmengine_checkpoint_globals
+from mmderain.utils.safe_loading import load_checkpoint_file
 
 #: Names of the periodic checkpoints of MMEngine's ``CheckpointHook``.
 CHECKPOINT_NAME = re.compile(r'^(iter|epoch)_(\d+)\.pth$')
@@ -31,7 +30,8 @@ TMP_NAME = re.compile(r'^\..+\.[a-z0-9_]{8}\.tmp$')
 def check_loadable(path: str) -> Optional[str]:
     """Why ``path`` cannot be resumed from, or None if it can.
 
-    The file must open with ``torch.load(weights_only=True)`` (after
+    The file must open with
+    :func:`mmderain.utils.safe_loading.load_checkpoint_file` (after
     :func:`mmderain.utils.allow_mmengine_checkpoint_globals`) and hold a
     training checkpoint (``meta`` and ``state_dict``). Zip-format files are
     memory-mapped, so tensor data is not read.
@@ -46,11 +46,7 @@ def check_loadable(path: str) -> Optional[str]:
         return 'does not exist'
     allow_mmengine_checkpoint_globals()
     try:
-        ckpt = torch.load(
-            path,
-            map_location='cpu',
-            weights_only=True,
-            mmap=zipfile.is_zipfile(path))
+        ckpt = load_checkpoint_file(path, map_location='cpu', mmap=True)
     except Exception as e:  # whatever fails, the file is unusable
         return f'does not load ({type(e).__name__}: {e})'
     if not isinstance(ckpt, dict) or not {'meta', 'state_dict'} <= set(ckpt):

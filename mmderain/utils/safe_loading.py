@@ -92,7 +92,8 @@ def _describe_unpickling_error(err: Exception) -> str:
 
 def load_checkpoint_file(filename: str,
                          map_location=None,
-                         source: Optional[str] = None):
+                         source: Optional[str] = None,
+                         mmap: bool = False):
     """Read a checkpoint with ``torch.load(weights_only=True)``.
 
     Args:
@@ -100,6 +101,8 @@ def load_checkpoint_file(filename: str,
         map_location: As for ``torch.load``. Defaults to None.
         source (str, optional): Name of the checkpoint in messages
             (defaults to ``filename``; the URL for downloaded files).
+        mmap (bool): Memory-map a zip-format file instead of reading its
+            tensors (to check that it loads). Defaults to False.
 
     Returns:
         The loaded object (a dict for every mmderain checkpoint).
@@ -113,7 +116,7 @@ def load_checkpoint_file(filename: str,
     filename = os.fspath(filename)
     if is_url(filename):
         return load_checkpoint_file(
-            _download(filename), map_location, source=filename)
+            _download(filename), map_location, source=filename, mmap=mmap)
     name = source or filename
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint not found: {name}')
@@ -121,9 +124,26 @@ def load_checkpoint_file(filename: str,
         raise CheckpointError(
             f'checkpoint {name} is empty (0 bytes): an interrupted copy or '
             'save? Use another checkpoint of the run.')
+    return _weights_only_load(
+        filename,
+        name,
+        map_location,
+        mmap=mmap and zipfile.is_zipfile(filename))
+
+
+def load_checkpoint_bytes(data: bytes, name: str, map_location=None):
+    """:func:`load_checkpoint_file` for bytes read from a storage backend.
+    """
+    return _weights_only_load(io.BytesIO(data), name, map_location)
+
+
+def _weights_only_load(source, name: str, map_location, mmap: bool = False):
+    """``torch.load(source, weights_only=True)`` with errors that name the
+    checkpoint: refused globals (pickled code) and unreadable files both
+    become :class:`CheckpointError`."""
     try:
         return torch.load(
-            filename, map_location=map_location, weights_only=True)
+            source, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as err:
         raise CheckpointError(f'refusing to load checkpoint {name}: '
                               f'{_describe_unpickling_error(err)}') from None
@@ -132,20 +152,6 @@ def load_checkpoint_file(filename: str,
             f'cannot read checkpoint {name}: truncated or not a PyTorch '
             f'checkpoint ({type(err).__name__}: '
             f'{str(err).splitlines()[0] if str(err) else ""})') from err
-
-
-def load_checkpoint_bytes(data: bytes, name: str, map_location=None):
-    """:func:`load_checkpoint_file` for bytes read from a storage backend.
-    """
-    try:
-        return torch.load(
-            io.BytesIO(data), map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise CheckpointError(f'refusing to load checkpoint {name}: '
-                              f'{_describe_unpickling_error(err)}') from None
-    except (EOFError, zipfile.BadZipFile, RuntimeError, ValueError) as err:
-        raise CheckpointError(f'cannot read checkpoint {name}: truncated '
-                              f'or not a PyTorch checkpoint ({err})') from err
 
 
 def _backend_loader(filename: str, map_location=None):
