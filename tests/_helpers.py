@@ -467,3 +467,44 @@ def vrgnet_critic_inputs(model):
     finally:
         del model._critic_scores
     return x, mu_b, seen[0], seen[1]
+
+
+# ---------------------------------------------------------------- Rain2Avoid
+def write_sdr_layout(root,
+                     n=3,
+                     size=(16, 24),
+                     num_sdrs=4,
+                     seed=0,
+                     without_sdrs=(),
+                     without_gt=()):
+    """Write the Rain2Avoid folder layout of ``n`` random images under
+    ``root``: ``rain/<i>.png``, ``norain/<i>.png``, ``ldgp/<i>.png`` and
+    ``sdr/<i>/<k>.png`` (i from 1). SDR k of image i is its clean image
+    plus ``(k, 2k, 3k)`` in the channels (so references and channels are
+    told apart); the images numbered in ``without_sdrs``/``without_gt``
+    get no references / no clean image.
+
+    Returns:
+        str: ``root``.
+    """
+    rng = np.random.default_rng(seed)
+    for sub in ('rain', 'norain', 'ldgp', 'sdr'):
+        os.makedirs(osp.join(root, sub), exist_ok=True)
+    for i in range(1, n + 1):
+        gt = rng.integers(0, 200, (*size, 3), dtype=np.uint8)
+        rain = np.clip(gt.astype(int) + rng.integers(0, 55, gt.shape), 0,
+                       255).astype(np.uint8)
+        cv2.imwrite(osp.join(root, 'rain', f'{i}.png'), rain)
+        if i not in without_gt:
+            cv2.imwrite(osp.join(root, 'norain', f'{i}.png'), gt)
+        mask = (rng.random(size) < 0.2).astype(np.uint8) * 255
+        cv2.imwrite(osp.join(root, 'ldgp', f'{i}.png'), mask)
+        if i in without_sdrs:
+            continue
+        os.makedirs(osp.join(root, 'sdr', str(i)), exist_ok=True)
+        for k in range(num_sdrs):
+            sdr = np.clip(
+                gt.astype(int) + np.array([k, 2 * k, 3 * k]), 0,
+                255).astype(np.uint8)
+            cv2.imwrite(osp.join(root, 'sdr', str(i), f'{k}.png'), sdr)
+    return str(root)

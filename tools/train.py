@@ -10,7 +10,8 @@ Examples:
 import argparse
 import sys
 
-from mmderain.apis.runner import build_runner, parse_runner_args
+from mmderain.apis.runner import (build_runner, input_failures,
+                                  parse_runner_args)
 from mmderain.engine.hooks import NonFiniteLossError
 from mmderain.utils.safe_loading import CheckpointError
 
@@ -43,6 +44,11 @@ def main(argv=None) -> None:
         runner.train()
     except (CheckpointError, NonFiniteLossError) as err:
         sys.exit(f'error: {err}')
+    failures = input_failures(runner)
+    if failures:
+        lines = '\n'.join(f'  {name}: {reason}' for name, reason in failures)
+        sys.exit(f'error: {len(failures)} input(s) could not be processed:\n'
+                 f'{lines}')
 
 
 if __name__ == '__main__':

@@ -11,7 +11,7 @@ Everything the command-line tools do is reachable from Python here:
 import argparse
 import os
 import os.path as osp
-from typing import List, Optional, Union
+from typing import List, Optional, Tuple, Union
 
 import torch
 import torch.distributed as torch_dist
@@ -290,6 +290,37 @@ def per_image_results(runner: Runner) -> dict:
                 name = f'{metric.prefix}/{name}'
             out[name] = {str(k): v for k, v in values}
     return out
+
+
+def input_failures(runner: Runner) -> List[Tuple[str, str]]:
+    """The inputs a training run could not process, with the reasons.
+
+    Collected from the train loop (``failures`` of a loop that goes on
+    past a bad image, e.g. :class:`~mmderain.engine.PerImageTrainLoop`),
+    else from the training dataset (``failures`` of a dataset that
+    leaves out what it cannot use, e.g. :class:`~mmderain.datasets.
+    SDRDataset`, also inside a wrapper such as ``RepeatDataset``).
+
+    Args:
+        runner (Runner): A runner after ``train()``.
+
+    Returns:
+        list[tuple[str, str]]: ``(input, reason)`` pairs.
+    """
+    loop = getattr(runner, '_train_loop', None)
+    if hasattr(loop, 'failures'):
+        return list(loop.failures)
+    dataset = getattr(getattr(loop, 'dataloader', None), 'dataset', None)
+    found: List[Tuple[str, str]] = []
+    stack = [dataset]
+    while stack:
+        ds = stack.pop()
+        if ds is None:
+            continue
+        found.extend(getattr(ds, 'failures', []))
+        stack.append(getattr(ds, 'dataset', None))
+        stack.extend(getattr(ds, 'datasets', []))
+    return found
 
 
 def _enable_amp(cfg: Config) -> None:

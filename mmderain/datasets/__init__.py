@@ -7,6 +7,7 @@ from .lmdb import (LmdbCorruptError, LmdbImageReader, read_lmdb_image,
 from .many_to_one_dataset import ManyToOneDataset
 from .mixed_dataset import MIXED_META_KEYS, MixedDataset, MixedDatasetSampler
 from .paired_image_dataset import PairedImageDataset, natural_sort_key
+from .sdr_dataset import SDRDataset
 from .side_by_side_dataset import SideBySideDataset
 from .transforms import (AddRainStreaks, CheckPairedSize, LoadImageFromFile,
                          PairedRandomCrop, SplitSideBySide, check_paired_size,
@@ -15,8 +16,8 @@ from .unpaired_image_dataset import UnpairedImageDataset
 
 __all__ = [
     'BaseDerainDataset', 'PairedImageDataset', 'natural_sort_key',
-    'SideBySideDataset', 'ManyToOneDataset', 'IndexFileDataset', 'SPA_GT_RULE',
-    'MixedDataset', 'MixedDatasetSampler', 'MIXED_META_KEYS',
+    'SDRDataset', 'SideBySideDataset', 'ManyToOneDataset', 'IndexFileDataset',
+    'SPA_GT_RULE', 'MixedDataset', 'MixedDatasetSampler', 'MIXED_META_KEYS',
     'UnpairedImageDataset', 'AddRainStreaks', 'CheckPairedSize',
     'LoadImageFromFile', 'PairedRandomCrop', 'SplitSideBySide',
     'check_paired_size', 'line_kernel', 'synthesize_rain', 'LmdbImageReader',

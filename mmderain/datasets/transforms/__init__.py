@@ -4,10 +4,11 @@ from .check import CheckPairedSize, check_paired_size
 from .crop import PairedRandomCrop
 from .loading import LoadImageFromFile
 from .rain_synthesis import AddRainStreaks, line_kernel, synthesize_rain
+from .sdr import GenerateSDRs, LoadSDRs, PickSDR, read_mask
 from .side_by_side import SplitSideBySide
 
 __all__ = [
-    'AddRainStreaks', 'CheckPairedSize', 'LoadImageFromFile',
-    'PairedRandomCrop', 'SplitSideBySide', 'check_paired_size', 'line_kernel',
-    'synthesize_rain'
+    'AddRainStreaks', 'CheckPairedSize', 'GenerateSDRs', 'LoadImageFromFile',
+    'LoadSDRs', 'PairedRandomCrop', 'PickSDR', 'read_mask', 'SplitSideBySide',
+    'check_paired_size', 'line_kernel', 'synthesize_rain'
 ]

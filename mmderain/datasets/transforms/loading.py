@@ -30,7 +30,9 @@ class LoadImageFromFile(_MMagicLoad):
     All arguments and keys are those of
     :class:`mmagic.datasets.transforms.LoadImageFromFile`, plus
     ``verify_checksums`` for LMDB samples (see :class:`LoadImageFromLmdb`:
-    None follows ``MMDERAIN_LMDB_VERIFY_CHECKSUMS``, on by default).
+    None follows ``MMDERAIN_LMDB_VERIFY_CHECKSUMS``, on by default) and
+    ``optional``: with True, a sample without ``[KEY]_path`` (e.g. a
+    rainy image without a clean counterpart) passes unchanged.
 
     Required Keys:
 
@@ -48,9 +50,11 @@ class LoadImageFromFile(_MMagicLoad):
     def __init__(self,
                  *args,
                  verify_checksums: Optional[bool] = None,
+                 optional: bool = False,
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.verify_checksums = verify_checksums
+        self.optional = optional
 
     def transform(self, results: dict) -> dict:
         """Load the image of ``self.key`` from its file or LMDB record.
@@ -66,6 +70,8 @@ class LoadImageFromFile(_MMagicLoad):
         Returns:
             dict: ``results`` with the image and its meta information.
         """
+        if self.optional and results.get(f'{self.key}_path') is None:
+            return results
         if results.get(f'{self.key}_db_path') is None:
             return super().transform(results)
         if self.to_y_channel or self.save_original_img:

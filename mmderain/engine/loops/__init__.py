@@ -1,2 +1,4 @@
 # Copyright (c) mmderain contributors. All rights reserved.
-__all__ = []
+from .per_image_loop import PerImageTrainLoop, sdr_order
+
+__all__ = ['PerImageTrainLoop', 'sdr_order']

@@ -1,0 +1,44 @@
+# Rain2Avoid "Multiple" (official sdrl_all.py/train_all.py): one UNet trained
+# on random 64x64 crops of all images of the folder, each paired with one of
+# its 50 SDRs drawn per sample, horizontal flips applied alike; batch 64 in
+# folder order (the official loader does not shuffle); Adam 1e-3, constant
+# (the official MultiStepLR is built but never stepped); 2,000 epochs = 4,000
+# iterations for 100 images. Transductive by design: the test images train.
+_base_ = [
+    '../_base_/default_runtime.py',
+    '../_base_/models/sdrl_unet.py',
+    '../_base_/datasets/rain2avoid_rain100l.py',
+]
+
+train_pipeline = [
+    dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
+    dict(type='PickSDR', key='gt'),
+    dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
+    dict(type='PairedRandomCrop', patch_size=64),
+    dict(
+        type='Flip',
+        keys=['img', 'gt'],
+        flip_ratio=0.5,
+        direction='horizontal'),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(
+    batch_size=64,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='SDRDataset',
+        data_root={{_base_.data_root}},
+        data_prefix=dict(img='rain'),
+        sdr_dir='sdr',
+        num_sdrs=50,
+        pipeline=train_pipeline))
+
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3))
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=4000, val_interval=500)
+default_hooks = dict(
+    logger=dict(interval=50),
+    checkpoint=dict(by_epoch=False, interval=500, max_keep_ckpts=2))
+log_processor = dict(by_epoch=False)
+randomness = dict(seed=10)
