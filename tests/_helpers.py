@@ -508,3 +508,79 @@ def write_sdr_layout(root,
                 255).astype(np.uint8)
             cv2.imwrite(osp.join(root, 'sdr', str(i), f'{k}.png'), sdr)
     return str(root)
+
+
+# --------------------------------------------------------------------------
+# Rain2Avoid backbones (issue 21, wip/r2a-archs): the official parity
+# fixtures written by tests/data/make_rain2avoid_unet_fixture.py
+# --------------------------------------------------------------------------
+def r2a_fixture_maker():
+    """The module ``tests/data/make_rain2avoid_unet_fixture.py`` (torch only:
+    seeds, :func:`perturb_batch_norms`, :func:`make_input`,
+    :func:`save_model_pkl`, :func:`checksums`).
+
+    Returns:
+        module: The fixture script, imported.
+    """
+    import importlib.util
+    path = osp.join(TEST_DATA, 'make_rain2avoid_unet_fixture.py')
+    spec = importlib.util.spec_from_file_location('r2a_fixture_maker', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def r2a_fixture(name):
+    """The arrays of ``tests/data/rain2avoid_<name>_parity.npz``.
+
+    Args:
+        name (str): ``'unet'`` or ``'backbones'``.
+
+    Returns:
+        dict[str, np.ndarray]: The fixture (no pickled objects).
+    """
+    path = osp.join(TEST_DATA, f'rain2avoid_{name}_parity.npz')
+    with np.load(path, allow_pickle=False) as fix:
+        return dict(fix)
+
+
+def r2a_seeded(cls, **kwargs):
+    """``cls(**kwargs)`` built as the fixture's official networks were:
+    under the fixture's seed, batch norms perturbed.
+
+    Returns:
+        nn.Module: The network, in eval mode.
+    """
+    maker = r2a_fixture_maker()
+    torch.manual_seed(maker.SEED)
+    net = cls(**kwargs)
+    maker.perturb_batch_norms(net)
+    return net.eval()
+
+
+def assert_r2a_checksums(state_dict, fix, prefix='', key_map=None):
+    """Every official tensor of the fixture matches ``state_dict``.
+
+    Args:
+        state_dict (dict[str, Tensor]): Our state dict.
+        fix (dict): :func:`r2a_fixture` arrays.
+        prefix (str): Prefix of the fixture's arrays (``'resnet_'``).
+        key_map (callable, optional): Official key -> our key, or None to
+            skip the key. Defaults to the identity.
+    """
+    keys = [str(k) for k in fix[prefix + 'keys']]
+    ours = []
+    for n, key in enumerate(keys):
+        mine = key_map(key) if key_map else key
+        if mine is None:
+            continue
+        ours.append(mine)
+        v = state_dict[mine].double()
+        np.testing.assert_allclose(
+            v.sum().item(), fix[prefix + 'sums'][n], rtol=1e-12, err_msg=key)
+        np.testing.assert_allclose(
+            (v * v).sum().item(),
+            fix[prefix + 'sumsq'][n],
+            rtol=1e-12,
+            err_msg=key)
+    assert sorted(set(ours)) == sorted(state_dict), 'key sets differ'

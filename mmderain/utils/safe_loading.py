@@ -44,7 +44,18 @@ CONVERTERS = {
     'BRN': 'tools/convert/brn.py',
     'DLINet': 'tools/convert/dlinet.py',
     'VariationalPReNet': 'tools/convert/vrgnet.py',
+    'R2AUNet': 'tools/convert/rain2avoid.py',
+    'R2AResNet': 'tools/convert/rain2avoid.py',
+    'DnCNN': 'tools/convert/rain2avoid.py',
 }
+#: Official checkpoint containers that hold no state dict at the top level
+#: (recognised by their entries), for error messages.
+OFFICIAL_CONTAINERS = [
+    dict(
+        entries=('model', 'optimizer', 'scheduler'),
+        what='an official Rain2Avoid model.pkl',
+        tool='tools/convert/rain2avoid.py'),
+]
 
 _URL_SCHEMES = ('http://', 'https://')
 _SHOWN_KEYS = 5
@@ -251,10 +262,21 @@ def extract_state_dict(checkpoint, name: str) -> 'OrderedDict':
             isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(
             f'checkpoint {name} has no state dict of tensors (keys: '
-            f'{_first(list(checkpoint))})')
+            f'{_first(list(checkpoint))}).' +
+            _container_hint(checkpoint, name))
     return OrderedDict(
         (k[len('module.'):] if k.startswith('module.') else k, v)
         for k, v in state.items())
+
+
+def _container_hint(checkpoint: Mapping, name: str) -> str:
+    """How to convert an official container (:data:`OFFICIAL_CONTAINERS`)."""
+    for known in OFFICIAL_CONTAINERS:
+        if all(e in checkpoint for e in known['entries']):
+            return (f' It looks like {known["what"]}: convert it with '
+                    f'`python {known["tool"]} {name} OUT.pth` and use '
+                    'OUT.pth.')
+    return ''
 
 
 def _first(keys: Sequence[str], n: int = _SHOWN_KEYS) -> str:
