@@ -33,6 +33,7 @@ train_dataloader = dict(
         pipeline=train_pipeline))
 
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3))
+param_scheduler = []  # constant learning rate
 train_cfg = dict(
     type='PerImageTrainLoop',
     epochs=100,

@@ -36,6 +36,7 @@ train_dataloader = dict(
         pipeline=train_pipeline))
 
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3))
+param_scheduler = []  # constant learning rate
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=4000, val_interval=500)
 default_hooks = dict(
     logger=dict(interval=50),

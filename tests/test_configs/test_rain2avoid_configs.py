@@ -42,7 +42,7 @@ def test_transductive_recipe():
     ]
     assert pipeline[3].patch_size == 64
     flip = pipeline[4]
-    assert (flip.keys, flip.flip_ratio, flip.direction) == (['img', 'gt'], 0.5,
+    assert (flip['keys'], flip.flip_ratio, flip.direction) == (['img', 'gt'], 0.5,
                                                             'horizontal')
     # 2,000 epochs of ceil(100 / 64) = 2 iterations
     assert cfg.train_cfg.max_iters == 2000 * 2
@@ -75,6 +75,7 @@ def test_online_recipe():
 
 @pytest.mark.parametrize('backbone, count, multiple', [
     ('unet', 4_539_988, 16),
+    ('resnet', 13_998_147, 32),  # torchvision's unused fc dropped
     ('dncnn', 558_336, 1),
     ('restormer', 26_126_644, 8),
 ])
