@@ -1,13 +1,13 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """Data transforms of mmderain (registered in the ``mmderain`` scope)."""
 from .check import CheckPairedSize, check_paired_size
-from .crop import PairedRandomCrop
+from .crop import PairedRandomCrop, crop_to_multiple
 from .loading import LoadImageFromFile
 from .rain_synthesis import AddRainStreaks, line_kernel, synthesize_rain
 from .side_by_side import SplitSideBySide
 
 __all__ = [
     'AddRainStreaks', 'CheckPairedSize', 'LoadImageFromFile',
-    'PairedRandomCrop', 'SplitSideBySide', 'check_paired_size', 'line_kernel',
-    'synthesize_rain'
+    'PairedRandomCrop', 'SplitSideBySide', 'check_paired_size',
+    'crop_to_multiple', 'line_kernel', 'synthesize_rain'
 ]
