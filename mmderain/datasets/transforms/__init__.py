@@ -1,7 +1,7 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """Data transforms of mmderain (registered in the ``mmderain`` scope)."""
 from .check import CheckPairedSize, check_paired_size
-from .crop import PairedRandomCrop
+from .crop import PairedRandomCrop, crop_to_multiple
 from .loading import LoadImageFromFile
 from .rain_synthesis import AddRainStreaks, line_kernel, synthesize_rain
 from .sdr import GenerateSDRs, LoadSDRs, PickSDR, read_mask
@@ -9,6 +9,7 @@ from .side_by_side import SplitSideBySide
 
 __all__ = [
     'AddRainStreaks', 'CheckPairedSize', 'GenerateSDRs', 'LoadImageFromFile',
-    'LoadSDRs', 'PairedRandomCrop', 'PickSDR', 'read_mask', 'SplitSideBySide',
-    'check_paired_size', 'line_kernel', 'synthesize_rain'
+    'LoadSDRs', 'PairedRandomCrop', 'PickSDR', 'SplitSideBySide',
+    'check_paired_size', 'crop_to_multiple', 'line_kernel', 'read_mask',
+    'synthesize_rain'
 ]

@@ -1,5 +1,5 @@
 # Copyright (c) mmderain contributors. All rights reserved.
-"""Aligned cropping of paired images."""
+"""Aligned cropping of paired images, and cropping to a size multiple."""
 from typing import Sequence, Tuple, Union
 
 import numpy as np
@@ -7,6 +7,36 @@ from mmcv.transforms import BaseTransform
 
 from mmderain.registry import TRANSFORMS
 from .check import check_paired_size, describe
+
+
+def crop_to_multiple(img: np.ndarray, multiple: int = 16) -> np.ndarray:
+    """The top-left crop of ``img`` with each side floored to ``multiple``.
+
+    The Rain2Avoid protocol crops Rain100L's 321x481 images to 320x480 this
+    way (its networks need sides that are multiples of 16).
+
+    Args:
+        img (np.ndarray): Image (H, W) or (H, W, C).
+        multiple (int): Both sides become multiples of it. Defaults to 16.
+
+    Returns:
+        np.ndarray: A view of ``img``, ``(H - H % m, W - W % m, ...)``.
+
+    Raises:
+        ValueError: If ``multiple`` is not a positive int, ``img`` has fewer
+            than two dimensions, or a side is shorter than ``multiple``.
+    """
+    is_int = isinstance(multiple, (int, np.integer))
+    if not is_int or isinstance(multiple, bool) or multiple < 1:
+        raise ValueError(f'multiple must be a positive int, got {multiple!r}')
+    if img.ndim < 2:
+        raise ValueError('expected an image (H, W) or (H, W, C), got shape '
+                         f'{img.shape}')
+    h, w = img.shape[:2]
+    if h < multiple or w < multiple:
+        raise ValueError(f'Image size {h}x{w} (HxW) is smaller than the '
+                         f'multiple {multiple}: nothing would be left')
+    return img[:h - h % multiple, :w - w % multiple]
 
 
 @TRANSFORMS.register_module()

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from mmderain.datasets.transforms import CheckPairedSize, PairedRandomCrop
+from mmderain.datasets.transforms import (CheckPairedSize, PairedRandomCrop,
+                                          crop_to_multiple)
 from mmderain.registry import TRANSFORMS
 
 
@@ -86,3 +87,19 @@ def test_registry_and_repr():
         "PairedRandomCrop(patch_size=(4, 4), keys=['img', 'gt'])"
     check = TRANSFORMS.build(dict(type='CheckPairedSize', keys='img'))
     assert repr(check) == "CheckPairedSize(keys=['img'])"
+
+
+def test_crop_to_multiple():
+    img = np.arange(321 * 481 * 3).reshape(321, 481, 3)
+    crop = crop_to_multiple(img, 16)  # Rain2Avoid: 321x481 -> 320x480
+    assert crop.shape == (320, 480, 3)
+    np.testing.assert_array_equal(crop, img[:320, :480])  # top-left
+    assert crop_to_multiple(img[:, :, 0], 7).shape == (315, 476)
+    assert crop_to_multiple(img[:32, :48], 16).shape == (32, 48, 3)
+    with pytest.raises(ValueError, match='12x40.*multiple 16'):
+        crop_to_multiple(img[:12, :40], 16)
+    for bad in (0, 2.0, True):
+        with pytest.raises(ValueError, match='positive int'):
+            crop_to_multiple(img, bad)
+    with pytest.raises(ValueError, match=r'got shape \(5,\)'):
+        crop_to_multiple(np.zeros(5), 1)
