@@ -10,6 +10,10 @@ _base_ = [
     '../_base_/datasets/rain2avoid_rain100l.py',
 ]
 
+# The official test_all.py never calls model.eval(): batch normalisation uses
+# the statistics of the image being derained.
+model = dict(test_cfg=dict(norm_stats='batch'))
+
 train_pipeline = [
     dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
     dict(type='PickSDR', key='gt'),

@@ -47,6 +47,8 @@ def test_transductive_recipe():
     # 2,000 epochs of ceil(100 / 64) = 2 iterations
     assert cfg.train_cfg.max_iters == 2000 * 2
     assert cfg.randomness.seed == 10
+    # test_all.py derains with the UNet in train mode (never model.eval())
+    assert cfg.model.test_cfg.norm_stats == 'batch'
 
 
 def test_per_image_recipe():
@@ -60,6 +62,7 @@ def test_per_image_recipe():
         'LoadImageFromFile', 'LoadSDRs'
     ]
     assert cfg.randomness.seed == 3  # torch.manual_seed(3)
+    assert cfg.model.test_cfg.get('norm_stats', 'running') == 'running'
 
 
 def test_online_recipe():

@@ -1,9 +1,9 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """Base model shared by all mmderain derainers."""
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from types import MappingProxyType
-from typing import (ContextManager, Dict, List, Mapping, Optional, Sequence,
-                    Tuple, Union)
+from typing import (ContextManager, Dict, Iterator, List, Mapping, Optional,
+                    Sequence, Tuple, Union)
 
 import torch
 import torch.nn.functional as F
@@ -27,6 +27,7 @@ DEFAULT_PREPROCESSOR = dict(
     output_channel_order='RGB')
 
 _QUANTIZE_MODES = ('round', 'trunc', None)
+_NORM_STATS = ('running', 'batch')
 
 
 def quantize(img: torch.Tensor, mode: Optional[str]) -> torch.Tensor:
@@ -104,6 +105,12 @@ class BaseDerainer(BaseEditModel):
 
             - ``quantize`` (str | None): output quantisation before metrics,
               ``'round'`` (default), ``'trunc'`` or ``None``.
+            - ``norm_stats`` (str): the statistics batch normalisation uses
+              outside training: ``'running'`` (default, eval mode) or
+              ``'batch'``, those of the images being derained, as an
+              official script that never calls ``model.eval()`` does
+              (Rain2Avoid's ``test_all.py``); the running statistics are
+              left unchanged.
         pad_multiple (int): The generator needs spatial sizes divisible by
             this; inputs are reflect-padded and outputs cropped back.
             Defaults to 1.
@@ -143,6 +150,10 @@ class BaseDerainer(BaseEditModel):
             raise ValueError(f'pad_multiple must be >= 1, got {pad_multiple}')
         self.pad_multiple = pad_multiple
         quantize(torch.zeros(1), self._test_opt('quantize', 'round'))
+        if self._test_opt('norm_stats', 'running') not in _NORM_STATS:
+            raise ValueError(f'test_cfg.norm_stats must be one of '
+                             f"{_NORM_STATS}, got "
+                             f"{self._test_opt('norm_stats')!r}")
         self._local_step = 0
         self._frozen_modules: Dict[str, nn.Module] = {}
 
@@ -226,6 +237,27 @@ class BaseDerainer(BaseEditModel):
             x = F.pad(x, (0, pw, 0, ph), mode=mode)
         return x, (h, w)
 
+    @contextmanager
+    def _norm_stats_context(self) -> Iterator[None]:
+        """Batch statistics outside training if ``test_cfg.norm_stats``
+        says ``'batch'``: the running buffers are hidden (PyTorch's batch
+        norm then normalises with the batch's own statistics and updates
+        nothing) and put back."""
+        if self.training or self._test_opt('norm_stats',
+                                           'running') == 'running':
+            yield
+            return
+        hidden = [(m, m.running_mean, m.running_var)
+                  for m in self.generator.modules()
+                  if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        for module, _, _ in hidden:
+            module.running_mean = module.running_var = None
+        try:
+            yield
+        finally:
+            for module, mean, var in hidden:
+                module.running_mean, module.running_var = mean, var
+
     def forward_tensor(self,
                        inputs: torch.Tensor,
                        data_samples: Optional[List[DataSample]] = None,
@@ -242,7 +274,8 @@ class BaseDerainer(BaseEditModel):
             e.g. with ``return_stages=True``).
         """
         x, (h, w) = self._pad(inputs)
-        out = self.generator(x, **kwargs)
+        with self._norm_stats_context():
+            out = self.generator(x, **kwargs)
         if isinstance(out, (list, tuple)):
             return [o[..., :h, :w] for o in out]
         return out[..., :h, :w]

@@ -1,4 +1,6 @@
 # Copyright (c) mmderain contributors. All rights reserved.
+import copy
+
 import pytest
 import torch
 from mmagic.structures import DataSample
@@ -200,3 +202,43 @@ def test_frozen_module_moves_with_the_model_but_is_not_trained_or_saved():
         model.register_frozen_module('generator', _tiny_net())
     with pytest.raises(TypeError, match='nn.Module'):
         model.register_frozen_module('fn', lambda x: x)
+
+
+@pytest.mark.parametrize('stats', ['running', 'batch'])
+def test_norm_stats_outside_training(stats):
+    """``test_cfg.norm_stats='batch'`` normalises with the image's own
+    statistics (a module left in train mode, as Rain2Avoid's test_all.py
+    does) without touching the running ones; 'running' is eval mode."""
+    init_default_scope('mmderain')
+    model = BaseDerainer(
+        generator=dict(type='DnCNN', num_layers=3, mid_channels=4),
+        pixel_loss=dict(type='MSELoss'),
+        test_cfg=dict(norm_stats=stats))
+    bn = model.generator.layers[3]
+    assert isinstance(bn, torch.nn.BatchNorm2d)
+    with torch.no_grad():
+        bn.running_mean.uniform_(-1, 1)
+        bn.running_var.uniform_(0.5, 2)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    reference = copy.deepcopy(model.generator)
+    reference.train(stats == 'batch')
+    x = torch.rand(2, 3, 8, 12)
+    model.eval()
+    with torch.no_grad():
+        out = model.forward_tensor(x)
+        expected = reference(x)
+    torch.testing.assert_close(out, expected, rtol=0, atol=1e-6)
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(value, before[key], rtol=0, atol=0)
+    # the two modes differ on these statistics
+    other = copy.deepcopy(model.generator).train(stats != 'batch')
+    with torch.no_grad():
+        assert not torch.allclose(out, other(x), atol=1e-3)
+
+
+def test_norm_stats_is_checked():
+    with pytest.raises(ValueError, match='norm_stats'):
+        BaseDerainer(
+            generator=dict(type='DnCNN', num_layers=3, mid_channels=4),
+            pixel_loss=dict(type='MSELoss'),
+            test_cfg=dict(norm_stats='train'))
