@@ -168,15 +168,18 @@ def _prepare(image: Array, ldgp: Array) -> Tuple[torch.Tensor, torch.Tensor]:
     return img, _to_uint8(mask, 'ldgp').contiguous()
 
 
-def _uniforms(num: int, seed: int) -> np.ndarray:
-    """The ``num`` uniforms every pixel's ``choice`` draws."""
-    return np.random.RandomState(seed).random_sample(num)
+@functools.lru_cache(maxsize=8)
+def _uniforms(num: int, seed: int) -> torch.Tensor:
+    """The ``num`` uniforms every pixel's ``choice`` draws (float64; cached:
+    seeding a RandomState takes longer than NSS on a small image; the
+    kernels only read it)."""
+    return torch.from_numpy(np.random.RandomState(seed).random_sample(num))
 
 
 def _run_kernel(ext, img, mask, u, eta, threshold, window, sim_window,
                 with_fused):
-    out, fused = ext.nss(img, mask, torch.from_numpy(u), float(eta), threshold,
-                         window, sim_window, with_fused)
+    out, fused = ext.nss(img, mask, u, float(eta), threshold, window,
+                         sim_window, with_fused)
     return out, fused
 
 

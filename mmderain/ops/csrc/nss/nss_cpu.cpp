@@ -42,7 +42,7 @@ std::vector<at::Tensor> nss_forward(const at::Tensor& image,
   const int64_t total = static_cast<int64_t>(todo.size());
   if (total == 0) return {out, fused};
 
-  const float* table = prep.table.data_ptr<float>();
+  const float* table = prep.table->data();
   const double* u_sorted = prep.u_sorted.data_ptr<double>();
   const int64_t* u_order = prep.u_order.data_ptr<int64_t>();
   uint8_t* out_ptr = out.data_ptr<uint8_t>();

@@ -78,7 +78,10 @@ std::vector<at::Tensor> nss_forward(const at::Tensor& image,
           .contiguous();
   const int64_t total = todo.numel();
   if (total == 0) return {out, fused};
-  const at::Tensor table = prep.table.to(dev);
+  const at::Tensor table =
+      at::from_blob(const_cast<float*>(prep.table->data()),
+                    {p.table_size}, at::kFloat)
+          .to(dev);
   const at::Tensor u_sorted = prep.u_sorted.to(dev);
   const at::Tensor u_order = prep.u_order.to(dev);
   const int threads = 128;

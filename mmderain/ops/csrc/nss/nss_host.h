@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <mutex>
 #include <numeric>
 #include <vector>
 
@@ -16,9 +18,28 @@
 namespace mmderain {
 namespace nss {
 
+using Table = std::shared_ptr<const std::vector<float>>;
+
+// The weight table of eta with at least `size` entries. The last one is
+// kept: filling it (~40k pow calls) costs more than NSS on a small image.
+inline Table weight_table(double eta, int64_t size) {
+  static std::mutex mutex;
+  static Table cached;
+  static double cached_eta = 0.0;
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (!cached || cached_eta != eta ||
+      static_cast<int64_t>(cached->size()) < size) {
+    auto table = std::make_shared<std::vector<float>>(size);
+    fill_weight_table(eta, size, table->data());
+    cached = table;
+    cached_eta = eta;
+  }
+  return cached;
+}
+
 struct Prepared {
   Params params;
-  at::Tensor table;     // float32 [table_size], CPU
+  Table table;          // float32, >= params.table_size entries
   at::Tensor u_sorted;  // float64 [num], CPU, ascending
   at::Tensor u_order;   // int64 [num], CPU: reference index of u_sorted[t]
 };
@@ -58,8 +79,7 @@ inline Prepared prepare(const at::Tensor& image, const at::Tensor& ldgp,
   p.num = u.numel();
   p.table_size = weight_table_size(p.channels, sim_window, p.radius);
   p.atol = choice_atol();
-  prep.table = at::empty({p.table_size}, at::kFloat);
-  fill_weight_table(eta, p.table_size, prep.table.data_ptr<float>());
+  prep.table = weight_table(eta, p.table_size);
   const at::Tensor uc = u.contiguous();
   const double* uu = uc.data_ptr<double>();
   std::vector<int64_t> order(p.num);
