@@ -12,27 +12,61 @@ import sys
 from setuptools import find_packages, setup
 
 
+def want_cuda_extensions() -> bool:
+    """Whether to build the CUDA kernels (mmcv's convention): with
+    ``FORCE_CUDA=1``, or when nvcc (``CUDA_HOME``) and a GPU are found."""
+    if os.environ.get('FORCE_CUDA') == '1':
+        return True
+    import torch
+    from torch.utils.cpp_extension import CUDA_HOME
+    return CUDA_HOME is not None and torch.cuda.is_available()
+
+
 def ext_modules_and_cmdclass() -> tuple:
-    """The compiled CPU kernels (``mmderain.ops._ext``), if torch is here.
+    """The compiled kernels, if torch is here.
+
+    * ``mmderain.ops._ext``: CPU kernels (``lstm_pointwise``);
+    * ``mmderain.ops._nss_ext``: Rain2Avoid's NSS on the CPU, a separate
+      module because it must be exact: no ``-ffast-math``, no contraction;
+    * ``mmderain.ops._nss_cuda``: NSS on CUDA, see
+      :func:`want_cuda_extensions` (without it, mmderain compiles the
+      kernel on first use).
 
     They are optional: without torch in the build environment (or with
     ``MMDERAIN_NO_EXT=1``) nothing is compiled and mmderain uses its
-    PyTorch paths.
+    PyTorch/NumPy paths.
     """
     if os.environ.get('MMDERAIN_NO_EXT') == '1':
         return [], {}
     try:
-        from torch.utils.cpp_extension import BuildExtension, CppExtension
+        from torch.utils.cpp_extension import (BuildExtension, CppExtension,
+                                               CUDAExtension)
     except ImportError:
         return [], {}
-    flags = ['-O3', '-ffast-math', '-fopenmp']
-    if sys.platform == 'darwin':  # Apple clang has no OpenMP by default
-        flags = ['-O3', '-ffast-math']
-    ext = CppExtension(
-        'mmderain.ops._ext', ['mmderain/ops/csrc/lstm_pointwise.cpp'],
-        extra_compile_args=flags,
-        extra_link_args=['-fopenmp'] if '-fopenmp' in flags else [])
-    return [ext], {'build_ext': BuildExtension.with_options(use_ninja=False)}
+    openmp = sys.platform != 'darwin'  # Apple clang has no OpenMP
+    flags = ['-O3', '-ffast-math'] + (['-fopenmp'] if openmp else [])
+    link = ['-fopenmp'] if openmp else []
+    exts = [
+        CppExtension(
+            'mmderain.ops._ext', ['mmderain/ops/csrc/lstm_pointwise.cpp'],
+            extra_compile_args=flags,
+            extra_link_args=link)
+    ]
+    nss_dir = 'mmderain/ops/csrc/nss'
+    exts.append(
+        CppExtension(
+            'mmderain.ops._nss_ext', [f'{nss_dir}/nss_cpu.cpp'],
+            extra_compile_args=['-O3', '-ffp-contract=off'] +
+            (['-fopenmp'] if openmp else []),
+            extra_link_args=link))
+    if want_cuda_extensions():
+        # the flags of mmderain.ops.nss.CUDA_FLAGS
+        exts.append(
+            CUDAExtension(
+                'mmderain.ops._nss_cuda', [f'{nss_dir}/nss_cuda.cu'],
+                extra_compile_args=dict(
+                    cxx=['-O3'], nvcc=['-O3', '--fmad=false'])))
+    return exts, {'build_ext': BuildExtension.with_options(use_ninja=False)}
 
 
 EXT_MODULES, CMDCLASS = ext_modules_and_cmdclass()
@@ -58,6 +92,8 @@ setup(
     packages=find_packages(
         exclude=('configs', 'tools', 'tests', 'benchmarks')),
     include_package_data=True,
+    # the NSS CUDA source is compiled at run time when not built here
+    package_data={'mmderain.ops': ['csrc/nss/*.h', 'csrc/nss/*.cu']},
     install_requires=[
         'torch>=2.0',
         'numpy<2',

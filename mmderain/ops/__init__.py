@@ -1,16 +1,19 @@
 # Copyright (c) mmderain contributors. All rights reserved.
-"""Custom operators (pure-PyTorch reference + optional compiled paths) and
-the OpenCV rain-mask operator of Rain2Avoid (:func:`ldgp`)."""
+"""Custom operators (pure-PyTorch reference + optional compiled paths),
+Rain2Avoid's OpenCV rain mask (:func:`ldgp`) and its compiled non-local
+stochastic sampling (:func:`nss`)."""
 from .conv_relu import conv2d_relu
 from .ldgp import dominant_angle, ldgp, patch_angles, rotate_bound
 from .masked_pool import masked_global_pool, masked_global_pool_reference
 from .modulated_conv import (coim_modulation, coim_modulation_reference,
                              instance_modulated_conv2d,
                              instance_modulated_conv2d_reference)
+from .nss import OFFLINE_ETA, ONLINE_ETA, fuse_sdrs, nss, nss_reference
 
 __all__ = [
     'coim_modulation', 'coim_modulation_reference', 'conv2d_relu',
-    'dominant_angle', 'instance_modulated_conv2d',
+    'dominant_angle', 'fuse_sdrs', 'instance_modulated_conv2d',
     'instance_modulated_conv2d_reference', 'ldgp', 'masked_global_pool',
-    'masked_global_pool_reference', 'patch_angles', 'rotate_bound'
+    'masked_global_pool_reference', 'nss', 'nss_reference', 'OFFLINE_ETA',
+    'ONLINE_ETA', 'patch_angles', 'rotate_bound'
 ]
