@@ -129,3 +129,12 @@ def test_train_tool_exit_status(tmp_path):
     assert '1 input(s) could not be processed' in message
     assert '2: 3 of its 3 SDRs are missing' in message
     assert osp.isfile(osp.join(tmp_path, 'work', 'per_image', '1.png'))
+
+
+def test_refuses_several_processes(tmp_path, monkeypatch):
+    from mmderain.engine.loops import per_image_loop
+    root = write_sdr_layout(tmp_path / 'data', n=1, num_sdrs=3)
+    runner = build_runner(_cfg(root, tmp_path / 'work'))
+    monkeypatch.setattr(per_image_loop, 'get_world_size', lambda: 2)
+    with pytest.raises(RuntimeError, match='one process.*ann_file'):
+        runner.train()

@@ -9,6 +9,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 import torch
+from mmengine.dist import get_world_size
 from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 from mmengine.structures import BaseDataElement
@@ -105,6 +106,13 @@ class PerImageTrainLoop(BaseLoop):
                  eval_interval: Optional[int] = None,
                  log_interval: int = 500,
                  out_dir: str = 'per_image') -> None:
+        if get_world_size() > 1:
+            raise RuntimeError(
+                'PerImageTrainLoop trains one network per image in one '
+                'process (a DDP-wrapped model would average the gradients '
+                'of different images); to use several processes, give each '
+                'run a part of the images (train_dataloader.dataset.ann_file)'
+                ' and a work dir of its own')
         super().__init__(runner, dataloader)
         if epochs < 1:
             raise ValueError(f'epochs must be >= 1, got {epochs}')
