@@ -1,10 +1,12 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """tools/rain2avoid/nss.py on tiny files: the layout and contents of its
-outputs, and a missing mask reported by name (exit 1, the others done)."""
+outputs, bad masks reported by name (exit 1, the others done), refused
+command lines (exit 2)."""
 import os
 
 import cv2
 import numpy as np
+import torch
 
 from mmderain.ops import fuse_sdrs, nss
 from tests._helpers import run_tool
@@ -41,8 +43,9 @@ def test_outputs_and_a_missing_mask(tmp_path, capsys):
     assert 'c.png: FAILED: LDGP mask of c.png not found' in captured.err
     assert str(tmp_path / 'ldgp' / 'c.png') in captured.err
     assert '1 image(s) failed' in captured.err
-    assert '[1/3] a.png:' in captured.out and 'pixels to replace' in \
-        captured.out
+    assert f'[1/3] a.png -> 4 references in {out / "a"}/, ' \
+        f'{out / "fused" / "a.png"}; ' in captured.out
+    assert 'pixels to replace' in captured.out
     assert '2 of 3 image(s) done' in captured.out
     assert sorted(os.listdir(out)) == ['a', 'b', 'fused']
     assert sorted(os.listdir(out / 'fused')) == ['a.png', 'b.png']
@@ -73,3 +76,24 @@ def test_all_done_exits_0_and_out_dir_must_differ(tmp_path, capsys):
         == 2
     assert 'OUT_DIR is INPUT_DIR' in capsys.readouterr().err
     assert sorted(os.listdir(tmp_path / 'input')) == ['a.png']
+
+
+def test_natural_order_bad_mask_size_and_refusals(tmp_path, capsys):
+    _write_inputs(tmp_path, ['10.png', '2.png'], with_mask={'2', '10'})
+    cv2.imwrite(str(tmp_path / 'ldgp' / '10.png'), np.zeros((8, 11), np.uint8))
+    inputs, ldgp = str(tmp_path / 'input'), str(tmp_path / 'ldgp')
+    out = str(tmp_path / 'out')
+    assert run_tool('rain2avoid/nss.py',
+                    [inputs, ldgp, out, '--num', '2']) == 1
+    captured = capsys.readouterr()
+    assert '[1/2] 2.png ->' in captured.out  # natural order: 2 before 10
+    assert '[2/2] 10.png: FAILED: LDGP mask' in captured.err
+    assert f'10.png is 8x11, image {inputs}' in captured.err
+    assert sorted(os.listdir(tmp_path / 'out')) == ['2', 'fused']
+    assert run_tool('rain2avoid/nss.py', [inputs, ldgp, ldgp]) == 2
+    assert 'OUT_DIR is LDGP_DIR' in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        argv = [inputs, ldgp, str(tmp_path / 'cuda'), '--device', 'cuda']
+        assert run_tool('rain2avoid/nss.py', argv) == 2
+        assert 'CUDA is not available' in capsys.readouterr().err
+        assert not os.path.exists(tmp_path / 'cuda')

@@ -56,7 +56,8 @@ def test_crop_tool(tmp_path, capsys):
     np.testing.assert_array_equal(got, deep[:16, :16])
     captured = capsys.readouterr()
     assert 'norain-1.png ->' in captured.out
-    assert 'Wrote 4 crop(s) of 6 image(s)' in captured.out
+    assert '4 of 6 image(s) done' in captured.out
+    assert f'crops in {out}' in captured.out
     assert 'bad.png: cannot read image' in captured.err
     assert 'small.png: Image size 12x12 (HxW) is smaller' in captured.err
     assert '2 image(s) failed' in captured.err
@@ -81,7 +82,9 @@ def test_ldgp_tool(tmp_path, capsys):
         np.testing.assert_array_equal(
             mask, ldgp(cv2.imread(str(src / name)), patch_size=40))
     captured = capsys.readouterr()
-    assert 'Wrote 3 mask(s) of 5 image(s)' in captured.out
+    assert f'a.png -> {out / "a.png"}' in captured.out
+    assert '3 of 5 image(s) done' in captured.out
+    assert f'masks in {out}' in captured.out
     assert 'bad.png: cannot read image' in captured.err
     assert 'small.png: LDGP needs an image of at least one 40x40' in (
         captured.err)
