@@ -1,5 +1,6 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 import json
+import os
 import os.path as osp
 
 import cv2
@@ -138,3 +139,20 @@ def test_refuses_several_processes(tmp_path, monkeypatch):
     monkeypatch.setattr(per_image_loop, 'get_world_size', lambda: 2)
     with pytest.raises(RuntimeError, match='one process.*ann_file'):
         runner.train()
+
+
+def test_skip_done_continues_an_interrupted_run(tmp_path):
+    root = write_sdr_layout(tmp_path / 'data', n=2, num_sdrs=3)
+    runner = build_runner(_cfg(root, tmp_path / 'work'))
+    runner.train()
+    out = osp.join(tmp_path, 'work', 'per_image')
+    first = json.load(open(osp.join(out, 'summary.json')))
+    os.remove(osp.join(out, '2.png'))  # image 2 was interrupted
+    stamp = os.stat(osp.join(out, '1.png')).st_mtime_ns
+    runner = build_runner(_cfg(root, tmp_path / 'work', skip_done=True))
+    runner.train()
+    assert runner.train_loop.iter == 6  # only image 2 trained again
+    assert os.stat(osp.join(out, '1.png')).st_mtime_ns == stamp
+    assert osp.isfile(osp.join(out, '2.png'))
+    summary = json.load(open(osp.join(out, 'summary.json')))
+    assert summary['images']['1'] == first['images']['1']

@@ -94,6 +94,10 @@ class PerImageTrainLoop(BaseLoop):
         log_interval (int): Steps between progress lines. Defaults to 500.
         out_dir (str): Output folder in the work dir. Defaults to
             ``'per_image'``.
+        skip_done (bool): Skip the images whose output and log are already
+            in ``out_dir`` (their metrics are read from the log), to
+            continue an interrupted run. Defaults to False (every image is
+            trained again and its files replaced).
     """
 
     def __init__(self,
@@ -105,7 +109,8 @@ class PerImageTrainLoop(BaseLoop):
                  evaluator: Optional[Union[dict, Sequence[dict]]] = None,
                  eval_interval: Optional[int] = None,
                  log_interval: int = 500,
-                 out_dir: str = 'per_image') -> None:
+                 out_dir: str = 'per_image',
+                 skip_done: bool = False) -> None:
         if get_world_size() > 1:
             raise RuntimeError(
                 'PerImageTrainLoop trains one network per image in one '
@@ -130,6 +135,7 @@ class PerImageTrainLoop(BaseLoop):
         self.eval_interval = eval_interval
         self.log_interval = log_interval
         self.out_dir = osp.join(runner.work_dir, out_dir)
+        self.skip_done = skip_done
         self._iter = 0
         self._epoch = 0
         #: (image key, reason) of the images that could not be processed.
@@ -186,6 +192,12 @@ class PerImageTrainLoop(BaseLoop):
             key = self.dataset.get_data_info(index)['key']
             self._epoch = index
             start = time.time()
+            done = self._done_before(key)
+            if done is not None:
+                self.results[key] = done
+                runner.logger.info(f'[{index + 1}/{total}] {key}: done '
+                                   'before, skipped (skip_done)')
+                continue
             try:
                 self.results[key] = self.run_image(index, key)
             except Exception as err:  # noqa: B902 - reported, run goes on
@@ -201,6 +213,15 @@ class PerImageTrainLoop(BaseLoop):
         self._write_summary()
         runner.call_hook('after_train')
         return runner.model
+
+    def _done_before(self, key: str) -> Optional[dict]:
+        """The metrics of an image finished by an earlier run (skip_done)."""
+        log = osp.join(self.out_dir, f'{key}.json')
+        if not (self.skip_done and osp.isfile(log)
+                and osp.isfile(osp.join(self.out_dir, f'{key}.png'))):
+            return None
+        with open(log) as f:
+            return json.load(f)['metrics']
 
     def run_image(self, index: int, key: str) -> dict:
         """Train on one image's references and derain it.
