@@ -42,8 +42,8 @@ def test_transductive_recipe():
     ]
     assert pipeline[3].patch_size == 64
     flip = pipeline[4]
-    assert (flip['keys'], flip.flip_ratio, flip.direction) == (['img', 'gt'], 0.5,
-                                                            'horizontal')
+    assert flip['keys'] == ['img', 'gt']
+    assert (flip.flip_ratio, flip.direction) == (0.5, 'horizontal')
     # 2,000 epochs of ceil(100 / 64) = 2 iterations
     assert cfg.train_cfg.max_iters == 2000 * 2
     assert cfg.randomness.seed == 10
@@ -76,12 +76,14 @@ def test_online_recipe():
     assert (cfg.train_cfg.epochs, cfg.train_cfg.order) == (2, 'numeric')
 
 
-@pytest.mark.parametrize('backbone, count, multiple', [
-    ('unet', 4_539_988, 16),
-    ('resnet', 13_998_147, 32),  # torchvision's unused fc dropped
-    ('dncnn', 558_336, 1),
-    ('restormer', 26_126_644, 8),
-])
+@pytest.mark.parametrize(
+    'backbone, count, multiple',
+    [
+        ('unet', 4_539_988, 16),
+        ('resnet', 13_998_147, 32),  # torchvision's unused fc dropped
+        ('dncnn', 558_336, 1),
+        ('restormer', 26_126_644, 8),
+    ])
 def test_backbones(backbone, count, multiple):
     cfg = load_config('rain2avoid', f'sdrl-{backbone}_per-image_100e_rain100l')
     model = build_model(cfg)
