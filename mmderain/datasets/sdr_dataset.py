@@ -3,6 +3,7 @@
 import os.path as osp
 from typing import Dict, List, Optional, Tuple
 
+import mmcv
 from mmengine.logging import print_log
 
 from mmderain.registry import DATASETS
@@ -30,7 +31,8 @@ class SDRDataset(UnpairedImageDataset):
     order k = 0, 1, 2, ...), ``ldgp_path`` and ``gt_path``. The clean
     image never enters training; it only gives metrics.
 
-    An image whose references or mask are missing cannot be processed. It
+    An image whose references or mask are missing (or, with
+    ``verify_images``, unreadable or of another size) cannot be processed. It
     is not silently dropped: it is logged by name with the reason when the
     dataset is scanned and kept in :attr:`failures`, which the training
     loops report in their summary (and make the exit status non-zero).
@@ -47,6 +49,11 @@ class SDRDataset(UnpairedImageDataset):
         num_sdrs (int): References per image. Defaults to 50.
         sdr_suffix (str): Extension of the reference files. Defaults to
             ``'.png'``.
+        verify_images (bool): Also decode every file of every sample when
+            the dataset is scanned (rainy image, references, mask; ~3 ms a
+            320x480 PNG), so that an unreadable file or one of another size
+            fails its image here instead of stopping a long run. Defaults
+            to False.
         **kwargs: Arguments of :class:`UnpairedImageDataset`
             (``data_root``, ``data_prefix=dict(img=...)``, ``pipeline``,
             ``ann_file``, ``img_suffix``, ``test_mode``, ...). Only the
@@ -68,6 +75,7 @@ class SDRDataset(UnpairedImageDataset):
                  gt_dir: Optional[str] = None,
                  num_sdrs: int = 50,
                  sdr_suffix: str = '.png',
+                 verify_images: bool = False,
                  **kwargs) -> None:
         if sdr_dir is None and ldgp_dir is None:
             raise ValueError(
@@ -81,6 +89,7 @@ class SDRDataset(UnpairedImageDataset):
         self.sdr_dir, self.ldgp_dir, self.gt_dir = sdr_dir, ldgp_dir, gt_dir
         self.num_sdrs = num_sdrs
         self.sdr_suffix = sdr_suffix
+        self.verify_images = verify_images
         #: (image key, reason) of the images that cannot be processed.
         self.failures: List[Tuple[str, str]] = []
         super().__init__(**kwargs)
@@ -168,4 +177,26 @@ class SDRDataset(UnpairedImageDataset):
             info['ldgp_path'] = path
         if gt_names is not None and key in gt_names:
             info['gt_path'] = gt_names[key]
+        if self.verify_images:
+            return self._verify(info)
+        return None
+
+    def _verify(self, info: dict) -> Optional[str]:
+        """Decode every file of a sample; the reason it fails, or None."""
+        paths = [info['img_path'], *info.get('sdr_paths', [])]
+        if 'ldgp_path' in info:
+            paths.append(info['ldgp_path'])
+        size = None
+        for path in paths:
+            try:
+                img = mmcv.imfrombytes(self.file_backend.get(path))
+            except Exception:  # noqa: B902 - decoders raise assorted types
+                img = None
+            if img is None:
+                return f'cannot read {path} (unreadable or not an image)'
+            if size is None:
+                size = img.shape[:2]
+            elif img.shape[:2] != size:
+                return (f'{path} is {img.shape[1]}x{img.shape[0]}, the rainy '
+                        f'image is {size[1]}x{size[0]}')
         return None

@@ -1,6 +1,8 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 import os
 
+import cv2
+import numpy as np
 import pytest
 
 from mmderain.datasets import SDRDataset
@@ -66,3 +68,18 @@ def test_errors(tmp_path):
         _dataset(root, ldgp_dir='nope')
     with pytest.raises(FileNotFoundError, match='no image .* can be proc'):
         _dataset(root)
+
+
+def test_verify_images(tmp_path):
+    root = write_sdr_layout(tmp_path, n=3)
+    with open(os.path.join(root, 'sdr', '2', '1.png'), 'wb') as f:
+        f.write(b'not a png')
+    cv2.imwrite(os.path.join(root, 'ldgp', '3.png'), np.zeros((5, 5)))
+    ds = _dataset(root, ldgp_dir='ldgp')
+    assert len(ds) == 3  # existence only
+    ds = _dataset(root, ldgp_dir='ldgp', verify_images=True)
+    assert [ds.get_data_info(i)['key'] for i in range(len(ds))] == ['1']
+    reasons = dict(ds.failures)
+    assert reasons['2'].startswith('cannot read') and \
+        reasons['2'].split()[2].endswith(os.path.join('sdr', '2', '1.png'))
+    assert 'ldgp' in reasons['3'] and 'is 5x5' in reasons['3']
