@@ -87,6 +87,10 @@ def test_per_image_run(tmp_path):
         calculate_psnr(fused, gt, channel_order='BGR', convert_to='Y'),
         abs=1e-9)
     assert set(log['metrics']['output']) == {'PSNR', 'SSIM'}
+    rain = cv2.imread(osp.join(root, 'rain', '1.png'))
+    assert log['metrics']['input']['PSNR'] == pytest.approx(
+        calculate_psnr(rain, gt, channel_order='BGR', convert_to='Y'),
+        abs=1e-9)
     # no clean image: no metrics, but the output is written
     assert json.load(open(osp.join(out, '2.json')))['metrics'] == {
         'output': {}

@@ -19,8 +19,12 @@ def _log(folder, key, metrics):
 
 
 def test_plot_curves(tmp_path):
-    _log(tmp_path, '1',
-         dict(output=dict(PSNR=30., SSIM=.9), fused_sdr=dict(PSNR=29.)))
+    _log(
+        tmp_path, '1',
+        dict(
+            output=dict(PSNR=30., SSIM=.9),
+            fused_sdr=dict(PSNR=29.),
+            input=dict(PSNR=27.)))
     _log(tmp_path, '2', dict(output={}))  # no clean image
     (tmp_path / 'summary.json').write_text('{}')
     run_tool('rain2avoid/plot_curves.py', [str(tmp_path), '--window', '2'])

@@ -5,7 +5,7 @@ Reads the ``<key>.json`` files that ``PerImageTrainLoop`` writes to
 ``<work_dir>/per_image/`` and saves one row per image: the training loss
 (MSE to the SDR of the step, with its running mean) and, where the image
 has a clean counterpart, the PSNR of the eval-mode output at the evaluated
-steps, with the fused SDR's PSNR as a line.
+steps, with the PSNR of the fused SDR and of the rainy input as lines.
 
 Example:
     python tools/rain2avoid/plot_curves.py work_dirs/sdrl_single/per_image \
@@ -65,9 +65,11 @@ def plot(runs: List[dict], out: str, window: int = 50) -> None:
                          [c['PSNR'] for c in points],
                          'o-',
                          label='output')
-            fused = run['metrics'].get('fused_sdr', {}).get('PSNR')
-            if fused is not None:
-                ax_psnr.axhline(fused, color='k', ls='--', label='fused SDR')
+            for which, style, label in (('fused_sdr', '--', 'fused SDR'),
+                                        ('input', ':', 'rainy input')):
+                value = run['metrics'].get(which, {}).get('PSNR')
+                if value is not None:
+                    ax_psnr.axhline(value, color='k', ls=style, label=label)
             ax_psnr.set_title(f'{run["key"]}: PSNR (Y) to the clean image')
             ax_psnr.set_xlabel('step')
             ax_psnr.legend()

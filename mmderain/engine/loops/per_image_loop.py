@@ -58,8 +58,8 @@ class PerImageTrainLoop(BaseLoop):
     Finally the model in eval mode derains the image, the output is
     written to ``<work_dir>/<out_dir>/<key>.png`` and, when the sample has
     a clean image, the evaluator's metrics are computed, for the output
-    and for the fused reference (the rounded mean of the SDRs, the target
-    the expected loss regresses to).
+    for the fused reference (the rounded mean of the SDRs, the target the
+    expected loss regresses to) and for the rainy input.
 
     The samples come from the dataloader's dataset (an
     :class:`~mmderain.datasets.SDRDataset`) whose pipeline puts all
@@ -282,13 +282,16 @@ class PerImageTrainLoop(BaseLoop):
         self._save_image(key, _pred_img(outputs[0]))
         metrics = dict(output=metrics)
         if metrics['output']:
-            # the fused reference, scored against the same clean image
+            # the fused reference and the rainy input, scored against the
+            # same clean image
             fused = sdrs.double().mean(0).round().float()
-            if self._rgb(sample):
-                fused = fused.flip(0)  # predictions are BGR
-            fused_out = outputs[0].clone()
-            fused_out.set_data(dict(pred_img=fused))
-            metrics['fused_sdr'] = self._metrics(data, [fused_out])
+            for name, img in (('fused_sdr', fused), ('input',
+                                                     data['inputs'].float())):
+                if self._rgb(sample):
+                    img = img.flip(0)  # predictions are BGR
+                scored = outputs[0].clone()
+                scored.set_data(dict(pred_img=img))
+                metrics[name] = self._metrics(data, [scored])
         curve.append(dict(step=self.steps, **metrics['output']))
         self._write_json(
             osp.join(self.out_dir, f'{key}.json'),
@@ -344,7 +347,7 @@ class PerImageTrainLoop(BaseLoop):
 
     def _write_summary(self) -> None:
         means: Dict[str, Dict[str, float]] = {}
-        for which in ('output', 'fused_sdr'):
+        for which in ('output', 'fused_sdr', 'input'):
             rows = [r[which] for r in self.results.values() if r.get(which)]
             if rows:
                 means[which] = {
