@@ -8,7 +8,8 @@ import torch
 
 from mmderain.models.archs.brn import (BRN, GATES, NUM_RAIN_RES_BLOCKS,
                                        NUM_RES_BLOCKS)
-from .official import load_official_state_dict, save_converted_checkpoint
+from .official import (check_layout, load_official_state_dict,
+                       save_converted_checkpoint)
 
 # ---------------------------------------------------------------------- #
 # official checkpoints
@@ -96,16 +97,8 @@ def _check_shapes(out: Dict[str, torch.Tensor]) -> None:
                                         (cin + cout + kh * kw, hidden))):
                 expected[f'{conv}.g2pa.{2 * i}.weight'] = (o, n)
                 expected[f'{conv}.g2pa.{2 * i}.bias'] = (o, )
-    missing = [k for k in expected if k not in out]
-    unexpected = [k for k in out if k not in expected]
-    if missing or unexpected:
-        raise KeyError(f'converted BRN state dict: missing keys {missing[:6]}'
-                       f', unexpected keys {unexpected[:6]}')
-    for key, shape in expected.items():
-        if tuple(out[key].shape) != shape:
-            raise ValueError(
-                f'BRN tensor {key!r} has shape {tuple(out[key].shape)}, '
-                f'expected {shape} (mid_channels={mid} from conv0)')
+    check_layout(out, expected,
+                 f'converted BRN state dict (mid_channels={mid} from conv0)')
 
 
 def convert_official_brn(

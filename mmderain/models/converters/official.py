@@ -2,7 +2,7 @@
 """Reading official checkpoints and writing converted mmderain ones."""
 import io
 import os.path as osp
-from typing import Callable
+from typing import Callable, Mapping, Sequence, Tuple, Type
 
 import torch
 
@@ -76,3 +76,36 @@ def save_converted_checkpoint(state_dict: dict, meta: dict, dst: str) -> None:
     buf = io.BytesIO()
     torch.save(dict(state_dict=state_dict, meta=meta), buf)
     AtomicLocalBackend().put(buf.getvalue(), dst)
+
+
+def first_keys(keys: Sequence[str], n: int = 6) -> str:
+    """The first ``n`` keys, comma-separated, ``...`` if there are more."""
+    keys = list(keys)
+    return ', '.join(map(str, keys[:n])) + (' ...' if len(keys) > n else '')
+
+
+def check_layout(state_dict: Mapping[str, torch.Tensor],
+                 expected: Mapping[str, Tuple[int, ...]],
+                 what: str,
+                 key_error: Type[Exception] = KeyError,
+                 shape_error: Type[Exception] = ValueError) -> None:
+    """Check converted tensors against the keys and shapes a network has.
+
+    Args:
+        state_dict (Mapping): The converted tensors.
+        expected (Mapping): Key -> shape of the target network.
+        what (str): What is checked, starting the messages (e.g. the
+            file and the architecture).
+        key_error (type): Raised for missing or unexpected keys.
+        shape_error (type): Raised for the first tensor of another shape.
+    """
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    if missing or unexpected:
+        raise key_error(f'{what}: missing keys [{first_keys(missing)}], '
+                        f'unexpected keys [{first_keys(unexpected)}]')
+    for key, shape in expected.items():
+        if tuple(state_dict[key].shape) != tuple(shape):
+            raise shape_error(
+                f'{what}: tensor {key!r} has shape '
+                f'{tuple(state_dict[key].shape)}, expected {tuple(shape)}')

@@ -45,7 +45,7 @@ import torch
 
 from mmderain.models.archs import DnCNN, R2AResNet, R2AUNet
 from mmderain.utils.safe_loading import CheckpointError, load_checkpoint_file
-from .official import save_converted_checkpoint
+from .official import check_layout, first_keys, save_converted_checkpoint
 
 #: ``meta['source']`` of converted files.
 R2A_SOURCE = ('ytpeng-aimlab/Rain2Avoid-Self-Supervised-Single-Image-'
@@ -72,11 +72,6 @@ _RESNET_DROPPED = ('resnet18.', 'resnet.')
 def _is_state_dict(obj) -> bool:
     return isinstance(obj, Mapping) and bool(obj) and all(
         isinstance(v, torch.Tensor) for v in obj.values())
-
-
-def _first(keys, n: int = 6) -> str:
-    keys = list(keys)
-    return ', '.join(map(str, keys[:n])) + (' ...' if len(keys) > n else '')
 
 
 def load_official_rain2avoid(
@@ -116,7 +111,7 @@ def load_official_rain2avoid(
                 f'(a {type(ckpt[entry]).__name__}); {expected}')
         return OrderedDict(ckpt[entry]), [k for k in ckpt if k != entry]
     raise CheckpointError(f"{src} has no 'model' entry (its keys: "
-                          f'{_first(ckpt)}): {expected}')
+                          f'{first_keys(ckpt)}): {expected}')
 
 
 def _detect_arch(keys, name: str) -> str:
@@ -131,7 +126,7 @@ def _detect_arch(keys, name: str) -> str:
         f'{name} is not an official Rain2Avoid state dict: expected the '
         "keys of UNet ('enc_1.conv.weight', ...), ResNet "
         "('down1.0.weight', ...) or DnCNN ('dncnn.0.weight', ...), got "
-        f'{_first(keys)}')
+        f'{first_keys(keys)}')
 
 
 def rain2avoid_our_key(arch: str, key: str) -> Optional[str]:
@@ -203,19 +198,13 @@ def _check(arch: str, args: dict, sd: Mapping[str, torch.Tensor],
             k: tuple(v.shape)
             for k, v in _ARCHS[arch](**args).state_dict().items()
         }
-    missing = [k for k in expected if k not in sd]
-    unexpected = [k for k in sd if k not in expected]
-    if missing or unexpected:
-        raise CheckpointError(
-            f'{name}: official Rain2Avoid {arch} state dict does not match '
-            f'{arch}({", ".join(f"{k}={v}" for k, v in args.items())}): '
-            f'missing keys [{_first(missing)}], unexpected keys '
-            f'[{_first(unexpected)}]')
-    for key, shape in expected.items():
-        if tuple(sd[key].shape) != shape:
-            raise CheckpointError(
-                f'{name}: tensor {key!r} has shape {tuple(sd[key].shape)}, '
-                f'{arch} expects {shape}')
+    signature = ', '.join(f'{k}={v}' for k, v in args.items())
+    check_layout(
+        sd,
+        expected, f'{name}: official Rain2Avoid {arch} state dict vs '
+        f'{arch}({signature})',
+        key_error=CheckpointError,
+        shape_error=CheckpointError)
 
 
 def convert_official_rain2avoid(
