@@ -41,6 +41,7 @@ def test_transductive_recipe():
         'PairedRandomCrop', 'Flip', 'PackInputs'
     ]
     assert pipeline[3].patch_size == 64
+    assert pipeline[0].cache_decoded and pipeline[2].cache_decoded
     flip = pipeline[4]
     assert flip['keys'] == ['img', 'gt']
     assert (flip.flip_ratio, flip.direction) == (0.5, 'horizontal')

@@ -1,6 +1,6 @@
 # Copyright (c) mmderain contributors. All rights reserved.
 """Image loading with clear errors."""
-from typing import Optional
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -32,7 +32,13 @@ class LoadImageFromFile(_MMagicLoad):
     ``verify_checksums`` for LMDB samples (see :class:`LoadImageFromLmdb`:
     None follows ``MMDERAIN_LMDB_VERIFY_CHECKSUMS``, on by default) and
     ``optional``: with True, a sample without ``[KEY]_path`` (e.g. a
-    rainy image without a clean counterpart) passes unchanged.
+    rainy image without a clean counterpart) passes unchanged; and
+    ``cache_decoded``: with True, every decoded image is kept in the
+    process's memory and later loads of the same file copy it instead of
+    decoding again (for small sets read many times, e.g. random crops of a
+    few hundred images over thousands of epochs: the decoding of a PNG
+    costs far more than its crop; mind the memory, all decoded images of a
+    worker stay, about 0.46 MB per 320x480 RGB image).
 
     Required Keys:
 
@@ -51,10 +57,13 @@ class LoadImageFromFile(_MMagicLoad):
                  *args,
                  verify_checksums: Optional[bool] = None,
                  optional: bool = False,
+                 cache_decoded: bool = False,
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.verify_checksums = verify_checksums
         self.optional = optional
+        self.cache_decoded = cache_decoded
+        self._decoded: Dict[str, np.ndarray] = {}
 
     def transform(self, results: dict) -> dict:
         """Load the image of ``self.key`` from its file or LMDB record.
@@ -94,8 +103,17 @@ class LoadImageFromFile(_MMagicLoad):
             filename (str): Path of the image file.
 
         Returns:
-            np.ndarray: The decoded image.
+            np.ndarray: The decoded image (a copy of the cached one with
+            ``cache_decoded``: later transforms may change it in place).
         """
+        if self.cache_decoded:
+            img = self._decoded.get(filename)
+            if img is None:
+                img = self._decoded[filename] = self._decode(filename)
+            return img.copy()
+        return self._decode(filename)
+
+    def _decode(self, filename: str) -> np.ndarray:
         try:
             img = super()._load_image(filename)
         except FileNotFoundError as err:

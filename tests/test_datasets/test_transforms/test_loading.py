@@ -75,3 +75,20 @@ def test_corrupt_file(tmp_path, png, content, backend, channel_order):
 def test_repr():
     assert repr(
         LoadImageFromFile(key='gt')).startswith('LoadImageFromFile(key=gt')
+
+
+def test_cache_decoded(tmp_path):
+    path = str(tmp_path / 'a.png')
+    first = np.random.default_rng(0).integers(0, 256, (6, 7, 3), np.uint8)
+    cv2.imwrite(path, first)
+    cached = LoadImageFromFile(key='img', cache_decoded=True)
+    plain = LoadImageFromFile(key='img')
+    out = cached(dict(img_path=path))['img']
+    np.testing.assert_array_equal(out, first)
+    out[:] = 0  # a later transform flips or crops in place
+    cv2.imwrite(path, first[::-1].copy())  # the file changes on disk
+    # the cached decode is returned (and was not touched by the caller) ...
+    np.testing.assert_array_equal(cached(dict(img_path=path))['img'], first)
+    # ... a loader without the cache decodes the file again
+    np.testing.assert_array_equal(plain(dict(img_path=path))['img'],
+                                  first[::-1])
