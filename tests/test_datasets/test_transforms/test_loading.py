@@ -90,5 +90,5 @@ def test_cache_decoded(tmp_path):
     # the cached decode is returned (and was not touched by the caller) ...
     np.testing.assert_array_equal(cached(dict(img_path=path))['img'], first)
     # ... a loader without the cache decodes the file again
-    np.testing.assert_array_equal(plain(dict(img_path=path))['img'],
-                                  first[::-1])
+    np.testing.assert_array_equal(
+        plain(dict(img_path=path))['img'], first[::-1])
