@@ -8,7 +8,7 @@ import torch
 
 from mmderain.models.archs.brn import (BRN, GATES, NUM_RAIN_RES_BLOCKS,
                                        NUM_RES_BLOCKS)
-from .official import (check_layout, load_official_state_dict,
+from .official import (check_layout, expected_shapes, load_official_state_dict,
                        save_converted_checkpoint)
 
 # ---------------------------------------------------------------------- #
@@ -76,10 +76,7 @@ def _check_shapes(out: Dict[str, torch.Tensor]) -> None:
             the expected shape.
     """
     mid = out['conv0.weight'].shape[0]
-    expected = {
-        k: tuple(v.shape)
-        for k, v in BRN(num_iters=1, mid_channels=mid).state_dict().items()
-    }
+    expected = expected_shapes(BRN, dict(num_iters=1, mid_channels=mid))
     # modulation MLPs (CoIMConv2d.g2pa): Linear(code + C_in -> C_out), ReLU,
     # Linear(C_out -> hidden), ReLU, Linear(hidden -> C_in + C_out + k * k)
     convs = [k[:-len('.weight')] for k in expected if k.endswith('.weight')]

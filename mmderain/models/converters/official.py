@@ -2,7 +2,7 @@
 """Reading official checkpoints and writing converted mmderain ones."""
 import io
 import os.path as osp
-from typing import Callable, Mapping, Sequence, Tuple, Type
+from typing import Callable, Dict, Mapping, Sequence, Tuple, Type
 
 import torch
 
@@ -84,6 +84,15 @@ def first_keys(keys: Sequence[str], n: int = 6) -> str:
     return ', '.join(map(str, keys[:n])) + (' ...' if len(keys) > n else '')
 
 
+def expected_shapes(model_cls: type,
+                    args: Mapping) -> Dict[str, Tuple[int, ...]]:
+    """State-dict shapes of ``model_cls(**args)``, built on the meta device
+    (nothing allocated)."""
+    with torch.device('meta'):
+        model = model_cls(**args)
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
 def check_layout(state_dict: Mapping[str, torch.Tensor],
                  expected: Mapping[str, Tuple[int, ...]],
                  what: str,
@@ -93,19 +102,24 @@ def check_layout(state_dict: Mapping[str, torch.Tensor],
 
     Args:
         state_dict (Mapping): The converted tensors.
-        expected (Mapping): Key -> shape of the target network.
+        expected (Mapping): Key -> shape of the target network (e.g.
+            :func:`expected_shapes`).
         what (str): What is checked, starting the messages (e.g. the
             file and the architecture).
         key_error (type): Raised for missing or unexpected keys.
-        shape_error (type): Raised for the first tensor of another shape.
+        shape_error (type): Raised for tensors of another shape (the
+            first six are named).
     """
     missing = [k for k in expected if k not in state_dict]
     unexpected = [k for k in state_dict if k not in expected]
     if missing or unexpected:
         raise key_error(f'{what}: missing keys [{first_keys(missing)}], '
                         f'unexpected keys [{first_keys(unexpected)}]')
-    for key, shape in expected.items():
-        if tuple(state_dict[key].shape) != tuple(shape):
-            raise shape_error(
-                f'{what}: tensor {key!r} has shape '
-                f'{tuple(state_dict[key].shape)}, expected {tuple(shape)}')
+    bad = [(k, tuple(state_dict[k].shape), tuple(shape))
+           for k, shape in expected.items()
+           if tuple(state_dict[k].shape) != tuple(shape)]
+    if bad:
+        shown = '; '.join(f'tensor {k!r} has shape {got}, expected {want}'
+                          for k, got, want in bad[:6])
+        more = f' ... ({len(bad) - 6} more)' if len(bad) > 6 else ''
+        raise shape_error(f'{what}: shape mismatch: {shown}{more}')

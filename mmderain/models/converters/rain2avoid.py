@@ -45,7 +45,8 @@ import torch
 
 from mmderain.models.archs import DnCNN, R2AResNet, R2AUNet
 from mmderain.utils.safe_loading import CheckpointError, load_checkpoint_file
-from .official import check_layout, first_keys, save_converted_checkpoint
+from .official import (check_layout, expected_shapes, first_keys,
+                       save_converted_checkpoint)
 
 #: ``meta['source']`` of converted files.
 R2A_SOURCE = ('ytpeng-aimlab/Rain2Avoid-Self-Supervised-Single-Image-'
@@ -193,11 +194,7 @@ def _arch_args(arch: str, sd: Mapping[str, torch.Tensor]) -> dict:
 
 def _check(arch: str, args: dict, sd: Mapping[str, torch.Tensor],
            name: str) -> None:
-    with torch.device('meta'):
-        expected = {
-            k: tuple(v.shape)
-            for k, v in _ARCHS[arch](**args).state_dict().items()
-        }
+    expected = expected_shapes(_ARCHS[arch], args)
     signature = ', '.join(f'{k}={v}' for k, v in args.items())
     check_layout(
         sd,

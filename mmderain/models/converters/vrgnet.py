@@ -13,7 +13,8 @@ from mmderain.models.editors.vrgnet.variational_prenet import \
 from mmderain.models.editors.vrgnet.vrgnet_encoder import (VRGNET_DEPTHS,
                                                            RainEncoder)
 from mmderain.models.editors.vrgnet.vrgnet_generator import RainGenerator
-from .official import load_official_state_dict, save_converted_checkpoint
+from .official import (check_layout, expected_shapes, load_official_state_dict,
+                       save_converted_checkpoint)
 from .prenet import convert_official_prenet_family
 
 #: ``meta['source']`` of converted files.
@@ -94,48 +95,9 @@ def convert_official_sagan_critic(
                        f"'{first}' (got {list(sd)[:6]} ...)")
     image_size = 256 if any(k.startswith('l31.') for k in sd) else 64
     args = dict(image_size=image_size, conv_dim=int(sd[first].shape[0]))
-    with torch.device('meta'):
-        expected = {
-            k: tuple(v.shape)
-            for k, v in SAGANCritic(**args).state_dict().items()
-        }
-    missing = [k for k in expected if k not in sd]
-    unexpected = [k for k in sd if k not in expected]
-    if missing or unexpected:
-        raise KeyError('official VRGNet critic state dict mismatch: missing '
-                       f'keys {missing}, unexpected keys {unexpected}')
-    bad = {
-        k: (tuple(sd[k].shape), shape)
-        for k, shape in expected.items() if tuple(sd[k].shape) != shape
-    }
-    if bad:
-        raise ValueError('official VRGNet critic shape mismatch '
-                         f'(got, expected): {bad}')
+    check_layout(sd, expected_shapes(SAGANCritic, args),
+                 'official VRGNet critic state dict')
     return sd, args
-
-
-def _expected_shapes(model_cls: type, args: Mapping) -> Dict[str, tuple]:
-    """State-dict shapes of ``model_cls(**args)`` without allocating it."""
-    with torch.device('meta'):
-        model = model_cls(**args)
-    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
-
-
-def _check_state(name: str, sd: Mapping[str, torch.Tensor],
-                 expected: Mapping[str, tuple]) -> None:
-    missing = [k for k in expected if k not in sd]
-    unexpected = [k for k in sd if k not in expected]
-    if missing or unexpected:
-        raise KeyError(f'official VRGNet {name} state dict mismatch: '
-                       f'missing keys {missing}, unexpected keys '
-                       f'{unexpected}')
-    bad = {
-        k: (tuple(sd[k].shape), shape)
-        for k, shape in expected.items() if tuple(sd[k].shape) != shape
-    }
-    if bad:
-        raise ValueError(f'official VRGNet {name} shape mismatch '
-                         f'(got, expected): {bad}')
 
 
 def convert_official_vrgnet_ed(
@@ -198,8 +160,10 @@ def convert_official_vrgnet_ed(
         latent_dim=out_features // 2,
         base_channels=int(enc['main.0.weight'].shape[0]),
         image_size=image_size)
-    _check_state('encoder', enc, _expected_shapes(RainEncoder, args))
-    _check_state('decoder', dec, _expected_shapes(RainGenerator, args))
+    check_layout(enc, expected_shapes(RainEncoder, args),
+                 'official VRGNet encoder state dict')
+    check_layout(dec, expected_shapes(RainGenerator, args),
+                 'official VRGNet decoder state dict')
     return enc, dec, args
 
 
