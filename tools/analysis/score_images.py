@@ -26,6 +26,7 @@ from typing import Dict, List, Tuple
 import cv2
 import numpy as np
 
+from mmderain.datasets.transforms import read_image
 from mmderain.evaluation.functional import calculate_psnr, calculate_ssim
 from mmderain.utils.path import IMG_EXTENSIONS, natural_sort_key
 
@@ -41,9 +42,7 @@ def _images(folder: str) -> Dict[str, str]:
 
 
 def _read(path: str) -> np.ndarray:
-    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise OSError(f'cannot read {path}')
+    img = read_image(path, cv2.IMREAD_UNCHANGED)
     if img.ndim == 2:
         img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
     if img.dtype != np.uint8:

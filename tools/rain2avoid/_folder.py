@@ -1,5 +1,5 @@
 # Copyright (c) mmderain contributors. All rights reserved.
-"""The folder loop and image I/O shared by the Rain2Avoid tools.
+"""The folder loop and image writing shared by the Rain2Avoid tools.
 
 :func:`run_folder` lists the images directly in ``INPUT_DIR``
 (:func:`mmderain.datasets.folder_utils.list_images`, natural order:
@@ -12,7 +12,8 @@ input folder, ``OUT_DIR`` equal to a folder that is read, clashing output
 names). :func:`map_folder` is the case of one output image per input
 (``crop.py``, ``ldgp.py``). :func:`write_image` writes atomically (a
 temporary file renamed over the destination), so an interrupted run
-never leaves a partial image.
+never leaves a partial image; images are read with
+:func:`mmderain.datasets.transforms.read_image`.
 """
 import os
 import os.path as osp
@@ -30,26 +31,6 @@ IMAGE_ERRORS = (OSError, ValueError, RuntimeError, MemoryError, cv2.error)
 Process = Callable[[np.ndarray], np.ndarray]
 #: Input file name -> output file name.
 Namer = Callable[[str], str]
-
-
-def read_image(path: str, flags: int) -> np.ndarray:
-    """``cv2.imread(path, flags)`` that fails loudly.
-
-    Args:
-        path (str): Image file.
-        flags (int): ``cv2.imread`` flags.
-
-    Returns:
-        np.ndarray: The image.
-
-    Raises:
-        OSError: If the file is missing, unreadable or not an image.
-    """
-    img = cv2.imread(path, flags)
-    if img is None:
-        raise OSError(f'cannot read image {path} (missing, unreadable or '
-                      'not an image OpenCV decodes)')
-    return img
 
 
 def write_image(img: np.ndarray, path: str) -> None:
@@ -186,6 +167,8 @@ def map_folder(input_dir: str, out_dir: str, process: Process, out_name: Namer,
 
     def plan(names: List[str]) -> None:
         outputs.update(_output_names(names, out_name))
+
+    from mmderain.datasets.transforms import read_image
 
     def process_one(name: str) -> str:
         dst = osp.join(out_dir, outputs[name])

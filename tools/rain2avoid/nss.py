@@ -85,14 +85,15 @@ def process(name: str, args: argparse.Namespace) -> str:
     """
     import torch
 
+    from mmderain.datasets.transforms import read_image
     from mmderain.ops import nss
     stem = osp.splitext(name)[0]
     path = osp.join(args.input_dir, name)
-    image = _folder.read_image(path, cv2.IMREAD_COLOR)
+    image = read_image(path, cv2.IMREAD_COLOR)
     mask_path = osp.join(args.ldgp_dir, f'{stem}.png')
     if not osp.isfile(mask_path):
         raise FileNotFoundError(f'LDGP mask of {name} not found: {mask_path}')
-    ldgp = _folder.read_image(mask_path, cv2.IMREAD_GRAYSCALE)
+    ldgp = read_image(mask_path, cv2.IMREAD_GRAYSCALE)
     if ldgp.shape != image.shape[:2]:
         raise ValueError(f'LDGP mask {mask_path} is {ldgp.shape[0]}x'
                          f'{ldgp.shape[1]}, image {path} is '

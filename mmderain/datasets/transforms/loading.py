@@ -2,6 +2,7 @@
 """Image loading with clear errors."""
 from typing import Dict, Optional
 
+import cv2
 import numpy as np
 
 from mmderain.registry import TRANSFORMS
@@ -10,6 +11,30 @@ from .lmdb_loading import LoadImageFromLmdb
 
 with quiet_mmagic_import():
     from mmagic.datasets.transforms import LoadImageFromFile as _MMagicLoad
+
+
+def read_image(path: str, flags: int = cv2.IMREAD_COLOR) -> np.ndarray:
+    """``cv2.imread(path, flags)`` that fails loudly, naming the file.
+
+    For the tools and ops that read plain files (masks, folders of images)
+    outside a pipeline.
+
+    Args:
+        path (str): Image file.
+        flags (int): ``cv2.imread`` flags, e.g. ``cv2.IMREAD_GRAYSCALE``
+            for a mask. Defaults to ``cv2.IMREAD_COLOR``.
+
+    Returns:
+        np.ndarray: The image.
+
+    Raises:
+        OSError: If the file is missing, unreadable or not an image.
+    """
+    img = cv2.imread(path, flags)
+    if img is None:
+        raise OSError(f'cannot read image {path} (missing, unreadable or '
+                      'not an image OpenCV decodes)')
+    return img
 
 
 @TRANSFORMS.register_module()

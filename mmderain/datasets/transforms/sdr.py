@@ -20,7 +20,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmderain.registry import TRANSFORMS
-from .loading import LoadImageFromFile
+from .loading import LoadImageFromFile, read_image
 
 _PICKS = ('all', 'random')
 
@@ -154,7 +154,7 @@ class GenerateSDRs(BaseTransform):
             raise KeyError(
                 f'GenerateSDRs: sample {results.get("img_path")} has no '
                 'ldgp_path; use SDRDataset with ldgp_dir')
-        mask = read_mask(path)
+        mask = read_image(path, cv2.IMREAD_GRAYSCALE)
         if mask.shape != img.shape[:2]:
             raise ValueError(
                 f'LDGP mask {path} is {mask.shape[1]}x{mask.shape[0]}, its '
@@ -175,22 +175,3 @@ class GenerateSDRs(BaseTransform):
     def __repr__(self) -> str:
         args = ', '.join(f'{k}={v!r}' for k, v in self.nss_args.items())
         return f'{self.__class__.__name__}({args}, pick={self.pick!r})'
-
-
-def read_mask(path: str) -> np.ndarray:
-    """Read an 8-bit grey mask (LDGP), naming the file on failure.
-
-    Args:
-        path (str): The mask file.
-
-    Returns:
-        np.ndarray: The HxW uint8 mask.
-
-    Raises:
-        OSError: If the file cannot be read.
-    """
-    mask = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
-    if mask is None:
-        raise OSError(f'Cannot read the mask {path}: missing, unreadable or '
-                      'not an image')
-    return mask
