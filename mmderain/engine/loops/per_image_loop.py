@@ -14,6 +14,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 from mmengine.structures import BaseDataElement
 
+from mmderain.ops import fuse_sdrs
 from mmderain.registry import LOOPS
 from mmderain.utils.imports import quiet_mmagic_import
 
@@ -284,7 +285,7 @@ class PerImageTrainLoop(BaseLoop):
         if metrics['output']:
             # the fused reference and the rainy input, scored against the
             # same clean image
-            fused = sdrs.double().mean(0).round().float()
+            fused = fuse_sdrs(sdrs).float()
             for name, img in (('fused_sdr', fused), ('input',
                                                      data['inputs'].float())):
                 if self._rgb(sample):
