@@ -322,6 +322,34 @@ def brn_coim_state(c=8, code_dim=4, seed=0):
     return sd
 
 
+def official_convs(sd):
+    """``conv(name, t)`` and ``res(name, t)`` over official-layout weights,
+    for the tests' independent reference forwards (PReNet family, BRN):
+    ``conv`` is the 3x3 convolution ``name`` (padding 1), ``res`` the
+    residual block ``name`` (conv ``.0``, ReLU, conv ``.2``, ReLU, plus the
+    input, ReLU)."""
+
+    def conv(name, t):
+        return F.conv2d(t, sd[f'{name}.weight'], sd[f'{name}.bias'], padding=1)
+
+    def res(name, t):
+        out = F.relu(conv(f'{name}.2', F.relu(conv(f'{name}.0', t))))
+        return F.relu(out + t)
+
+    return conv, res
+
+
+def official_lstm(conv, suffix, u, c):
+    """The official ConvLSTM update: gates ``conv_{i,f,g,o}<suffix>`` on
+    ``u = cat(input, h)``; returns the new ``(h, c)``."""
+    i = torch.sigmoid(conv(f'conv_i{suffix}', u))
+    f = torch.sigmoid(conv(f'conv_f{suffix}', u))
+    g = torch.tanh(conv(f'conv_g{suffix}', u))
+    o = torch.sigmoid(conv(f'conv_o{suffix}', u))
+    c = f * c + i * g
+    return o * torch.tanh(c), c
+
+
 def brn_reference_forward(sd, x, iters, c):
     """Independent functional forward of the official ``BRN.forward``
     (csdwren/RecDerain ``generator.py``), on official-layout weights.
@@ -341,12 +369,7 @@ def brn_reference_forward(sd, x, iters, c):
         for k, v in sd.items()
     }
 
-    def conv(name, t):
-        return F.conv2d(t, sd[f'{name}.weight'], sd[f'{name}.bias'], padding=1)
-
-    def res(name, t):
-        out = F.relu(conv(f'{name}.2', F.relu(conv(f'{name}.0', t))))
-        return F.relu(out + t)
+    conv, res = official_convs(sd)
 
     n, _, hh, ww = x.shape
     h, cc, h_r, c_r = (torch.zeros(n, c, hh, ww) for _ in range(4))
@@ -354,26 +377,14 @@ def brn_reference_forward(sd, x, iters, c):
     imgs, rains = [], []
     for _ in range(iters):
         r = F.relu(conv('conv0_r.0', torch.cat((x, rain), 1)))
-        u = torch.cat((r, h_r, h), 1)
-        i = torch.sigmoid(conv('conv_i_r.0', u))
-        f = torch.sigmoid(conv('conv_f_r.0', u))
-        g = torch.tanh(conv('conv_g_r.0', u))
-        o = torch.sigmoid(conv('conv_o_r.0', u))
-        c_r = f * c_r + i * g
-        h_r = o * torch.tanh(c_r)
+        h_r, c_r = official_lstm(conv, '_r.0', torch.cat((r, h_r, h), 1), c_r)
         r = h_r
         for k in (1, 2, 3):
             r = res(f'res_conv{k}_r', r)
         rain = conv('conv_r.0', r)
         rains.append(rain)
         t = F.relu(conv('conv0.0', torch.cat((x, img, rain), 1)))
-        u = torch.cat((t, h, h_r), 1)
-        i = torch.sigmoid(conv('conv_i.0', u))
-        f = torch.sigmoid(conv('conv_f.0', u))
-        g = torch.tanh(conv('conv_g.0', u))
-        o = torch.sigmoid(conv('conv_o.0', u))
-        cc = f * cc + i * g
-        h = o * torch.tanh(cc)
+        h, cc = official_lstm(conv, '.0', torch.cat((t, h, h_r), 1), cc)
         t = h
         for k in range(1, 6):
             t = res(f'res_conv{k}', t)

@@ -8,6 +8,7 @@ from mmderain.models.archs import PReNet
 from mmderain.models.converters import (convert_official_prenet,
                                         convert_official_prenet_checkpoint,
                                         prenet_variant)
+from tests._helpers import official_convs, official_lstm
 
 VARIANTS = [('lstm', False), ('lstm', True), (None, False), (None, True)]
 
@@ -38,9 +39,7 @@ def _official_forward(sd, x, recurrent, share, stages=6):
     """Independent functional forward following the paper's equations."""
     sd = {k[len('module.'):]: v for k, v in sd.items()}
 
-    def conv(name, t):
-        return F.conv2d(t, sd[f'{name}.weight'], sd[f'{name}.bias'], padding=1)
-
+    conv, res = official_convs(sd)
     out, h, c = x, None, None
     for _ in range(stages):
         f = F.relu(conv('conv0.0', torch.cat([x, out], 1)))
@@ -48,18 +47,10 @@ def _official_forward(sd, x, recurrent, share, stages=6):
             if h is None:
                 h = torch.zeros_like(f)
                 c = torch.zeros_like(f)
-            z = torch.cat([f, h], 1)
-            i = torch.sigmoid(conv('conv_i.0', z))
-            fg = torch.sigmoid(conv('conv_f.0', z))
-            gg = torch.tanh(conv('conv_g.0', z))
-            o = torch.sigmoid(conv('conv_o.0', z))
-            c = fg * c + i * gg
-            h = o * torch.tanh(c)
+            h, c = official_lstm(conv, '.0', torch.cat([f, h], 1), c)
             f = h
         for k in range(1, 6):
-            name = 'res_conv1' if share else f'res_conv{k}'
-            r = F.relu(conv(f'{name}.2', F.relu(conv(f'{name}.0', f))))
-            f = F.relu(r + f)
+            f = res('res_conv1' if share else f'res_conv{k}', f)
         out = conv('conv.0', f) + x
     return out
 

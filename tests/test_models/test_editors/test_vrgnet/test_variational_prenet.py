@@ -11,6 +11,7 @@ from mmderain.models.converters import (convert_official_prenet,
 from mmderain.models.editors.vrgnet.variational_prenet import (
     OFFICIAL_NUM_STAGES, VariationalPReNet)
 from mmderain.registry import MODELS
+from tests._helpers import official_convs, official_lstm
 
 
 def test_default_size_equals_official():
@@ -36,6 +37,7 @@ def test_outputs_and_stages(num_stages):
     torch.manual_seed(0)
     net = VariationalPReNet(
         num_stages=num_stages, mid_channels=8, num_res_blocks=2)
+
     x = torch.rand(2, 3, 11, 9)
     mu = net(x)
     assert mu.shape == x.shape
@@ -83,27 +85,17 @@ def _official_forward(sd, x, num_res=5, prefix='derainet.'):
     """Independent functional copy of VRGNet's ``prenet.py`` forward."""
     sd = {k[len(prefix):]: v for k, v in sd.items()}
 
-    def conv(name, t):
-        return F.conv2d(t, sd[f'{name}.weight'], sd[f'{name}.bias'], padding=1)
-
+    conv, res = official_convs(sd)
     c = sd['conv0.0.weight'].shape[0]
     h = x.new_zeros(x.shape[0], c, *x.shape[2:])
     cell = torch.zeros_like(h)
     out = x
     for stage in range(OFFICIAL_NUM_STAGES):
         f = F.relu(conv('conv0.0', torch.cat([x, out], 1)))
-        z = torch.cat([f, h], 1)
-        i = torch.sigmoid(conv('conv_i.0', z))
-        fg = torch.sigmoid(conv('conv_f.0', z))
-        gg = torch.tanh(conv('conv_g.0', z))
-        o = torch.sigmoid(conv('conv_o.0', z))
-        cell = fg * cell + i * gg
-        h = o * torch.tanh(cell)
+        h, cell = official_lstm(conv, '.0', torch.cat([f, h], 1), cell)
         f = h
         for k in range(1, num_res + 1):
-            r = F.relu(
-                conv(f'res_conv{k}.2', F.relu(conv(f'res_conv{k}.0', f))))
-            f = F.relu(r + f)
+            f = res(f'res_conv{k}', f)
         if stage < OFFICIAL_NUM_STAGES - 1:
             out = conv('conv.0', f) + x
     final = conv('convfinal.0', f)
