@@ -22,15 +22,7 @@ train_pipeline = [
 train_dataloader = dict(
     batch_size=1,
     num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='SDRDataset',
-        data_root={{_base_.data_root}},
-        data_prefix=dict(img='rain'),
-        sdr_dir='sdr',
-        gt_dir='norain',
-        num_sdrs=50,
-        pipeline=train_pipeline))
+    dataset=dict(gt_dir='norain', pipeline=train_pipeline))
 
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-3))
 param_scheduler = []  # constant learning rate

@@ -1,9 +1,9 @@
 # Rain2Avoid "Multiple" (official sdrl_all.py/train_all.py): one UNet trained
 # on random 64x64 crops of all images of the folder, each paired with one of
 # its 50 SDRs drawn per sample, horizontal flips applied alike; batch 64 in
-# folder order (the official loader does not shuffle); Adam 1e-3, constant
-# (the official MultiStepLR is built but never stepped); 2,000 epochs = 4,000
-# iterations for 100 images. Transductive by design: the test images train.
+# folder order (the base; the official loader does not shuffle); Adam 1e-3,
+# constant (the official MultiStepLR is built but never stepped); 2,000
+# epochs = 4,000 iterations for 100 images. Transductive by design: the test images train.
 _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/models/sdrl_unet.py',
@@ -43,13 +43,7 @@ train_dataloader = dict(
     batch_size=64,
     num_workers=2,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type='SDRDataset',
-        data_root={{_base_.data_root}},
-        data_prefix=dict(img='rain'),
-        sdr_dir='sdr',
-        num_sdrs=50,
         # decode every file once at the start (~40 s for 5,100 PNGs): an
         # unreadable one fails its image there (reported, exit status 1),
         # not the run hours later

@@ -9,5 +9,15 @@
 _base_ = './paired_test.py'
 
 data_root = 'data/rain2avoid/rain100l'
+# Training: the rainy crops with their 50 SDRs each, in folder order (the
+# official loaders do not shuffle); recipes add the pipeline and the batch.
+train_dataloader = dict(
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='SDRDataset',
+        data_root=data_root,
+        data_prefix=dict(img='rain'),
+        sdr_dir='sdr',
+        num_sdrs=50))
 test_dataloader = dict(dataset=dict(data_root=data_root))
 val_dataloader = test_dataloader
