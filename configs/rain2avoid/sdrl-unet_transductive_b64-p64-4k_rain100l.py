@@ -3,7 +3,8 @@
 # its 50 SDRs drawn per sample, horizontal flips applied alike; batch 64 in
 # folder order (the base; the official loader does not shuffle); Adam 1e-3,
 # constant (the official MultiStepLR is built but never stepped); 2,000
-# epochs = 4,000 iterations for 100 images. Transductive by design: the test images train.
+# epochs = 4,000 iterations for 100 images. Transductive by design: the
+# test images train.
 _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/models/sdrl_unet.py',
