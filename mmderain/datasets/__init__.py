@@ -7,6 +7,7 @@ from .lmdb import (LmdbCorruptError, LmdbImageReader, read_lmdb_image,
 from .many_to_one_dataset import ManyToOneDataset
 from .mixed_dataset import MIXED_META_KEYS, MixedDataset, MixedDatasetSampler
 from .paired_image_dataset import PairedImageDataset, natural_sort_key
+from .paired_unpaired_dataset import PairedUnpairedDataset
 from .sdr_dataset import SDRDataset
 from .side_by_side_dataset import SideBySideDataset
 from .transforms import (AddRainStreaks, CheckPairedSize, LoadImageFromFile,
@@ -16,6 +17,7 @@ from .unpaired_image_dataset import UnpairedImageDataset
 
 __all__ = [
     'BaseDerainDataset', 'PairedImageDataset', 'natural_sort_key',
+    'PairedUnpairedDataset',
     'SDRDataset', 'SideBySideDataset', 'ManyToOneDataset', 'IndexFileDataset',
     'SPA_GT_RULE', 'MixedDataset', 'MixedDatasetSampler', 'MIXED_META_KEYS',
     'UnpairedImageDataset', 'AddRainStreaks', 'CheckPairedSize',

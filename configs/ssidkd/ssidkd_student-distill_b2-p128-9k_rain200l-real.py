@@ -1,0 +1,13 @@
+# Distilling student on Rain200L + real photos (see the Rain200H one).
+_base_ = ['./ssidkd_student_b2-p128-9k_rain200l-real.py']
+
+model = dict(
+    kd_mode='distill',
+    code_loss=dict(type='CodeKLLoss', reduction='batchmean', loss_weight=1.0))
+custom_hooks = [
+    dict(
+        type='LoadStageCheckpointHook',
+        checkpoint={{_base_.teacher_checkpoint}},
+        teacher=True,
+        init_prefixes=('', ))
+]
