@@ -20,6 +20,9 @@ from .prenet import (convert_official_prenet,
 from .rain2avoid import (convert_official_rain2avoid,
                          convert_official_rain2avoid_checkpoint,
                          load_official_rain2avoid, rain2avoid_our_key)
+from .ssidkd import (convert_official_ssidkd,
+                     convert_official_ssidkd_checkpoint, load_official_ssidkd,
+                     ssidkd_our_key)
 from .vrgnet import (convert_official_sagan_critic,
                      convert_official_vrgnet_checkpoints,
                      convert_official_vrgnet_derainer,
@@ -32,9 +35,12 @@ __all__ = [
     'convert_official_dlinet_checkpoint', 'convert_official_prenet',
     'convert_official_prenet_checkpoint', 'convert_official_prenet_family',
     'convert_official_rain2avoid', 'convert_official_rain2avoid_checkpoint',
-    'convert_official_sagan_critic', 'convert_official_vrgnet_checkpoints',
+    'convert_official_sagan_critic', 'convert_official_ssidkd',
+    'convert_official_ssidkd_checkpoint',
+    'convert_official_vrgnet_checkpoints',
     'convert_official_vrgnet_derainer', 'convert_official_vrgnet_ed',
-    'load_official_rain2avoid', 'load_official_state_dict', 'prenet_variant',
-    'rain2avoid_our_key', 'save_converted_checkpoint', 'unused_official_units',
+    'load_official_rain2avoid', 'load_official_ssidkd',
+    'load_official_state_dict', 'prenet_variant', 'rain2avoid_our_key',
+    'save_converted_checkpoint', 'ssidkd_our_key', 'unused_official_units',
     'vrgnet_converter_for'
 ]

@@ -1,5 +1,11 @@
 # Copyright (c) mmderain contributors. All rights reserved.
-"""SSID-KD (IEEE TCSVT): semi-supervised deraining, teacher -> student."""
+"""SSID-KD (IEEE TCSVT): semi-supervised deraining with a three-scale
+densely connected encoder-decoder pyramid, teacher -> student."""
 from .ssidkd_derainer import KD_MODES, SSIDKDDerainer
+from .ssidkd_net import (DenseUnits, InnerScaleBlock, MultiScaleFusionBlock,
+                         SSIDKDNet, SSIDKDUnit, ssidkd_parameter_counts)
 
-__all__ = ['KD_MODES', 'SSIDKDDerainer']
+__all__ = [
+    'DenseUnits', 'InnerScaleBlock', 'KD_MODES', 'MultiScaleFusionBlock',
+    'SSIDKDDerainer', 'SSIDKDNet', 'SSIDKDUnit', 'ssidkd_parameter_counts'
+]
