@@ -1,0 +1,41 @@
+# The small SSID-KD student for CPU learning evidence (see README.md): the
+# teacher ssidkd_teacher-c12-u4_b4-p64-1500i_rain100l.py fine-tuned on
+# Rain100L train + the 147 real internet photos with the official loss
+# (kd_mode='official'), batches of 2 + 2 random 128x128 crops, Adam 1e-4,
+# 500 iterations (5 passes of the 200 pairs; officially 10).
+_base_ = ['./ssidkd_student_b2-p128-9k_rain200h-real.py']
+
+model = dict(generator=dict(channels=(12, 16, 24), num_units=(4, 2, 1)))
+
+train_dataloader = dict(
+    num_workers=2,
+    dataset=dict(
+        paired=dict(
+            data_root='data/rain100l/train',
+            data_prefix=dict(img='rain', gt='norain'),
+            layout='flat')))
+val_dataloader = dict(
+    dataset=dict(
+        data_root='data/rain100l/test',
+        data_prefix=dict(img='rain', gt='norain'),
+        layout='flat'))
+test_dataloader = val_dataloader
+test_evaluator = [
+    dict(type='MatlabPSNR'),
+    dict(type='MatlabSSIM'),
+    dict(type='MatlabPSNR', convert_to=None, prefix='RGB'),
+]
+val_evaluator = test_evaluator
+train_cfg = dict(max_iters=500, val_interval=500)
+default_hooks = dict(
+    logger=dict(interval=25),
+    checkpoint=dict(interval=250, max_keep_ckpts=2))
+teacher_checkpoint = ('work_dirs/ssidkd_teacher-c12-u4_b4-p64-1500i_rain100l/'
+                      'iter_1500.pth')
+custom_hooks = [
+    dict(
+        type='LoadStageCheckpointHook',
+        checkpoint=teacher_checkpoint,
+        teacher=False,
+        init_prefixes=('', ))
+]

@@ -1,0 +1,15 @@
+# The small distilling SSID-KD student (see README.md): as
+# ssidkd_student-c12-u4_b2-p128-500i_rain100l-real.py with the codes of
+# the real photos pulled towards those of the frozen small teacher.
+_base_ = ['./ssidkd_student-c12-u4_b2-p128-500i_rain100l-real.py']
+
+model = dict(
+    kd_mode='distill',
+    code_loss=dict(type='CodeKLLoss', reduction='batchmean', loss_weight=1.0))
+custom_hooks = [
+    dict(
+        type='LoadStageCheckpointHook',
+        checkpoint={{_base_.teacher_checkpoint}},
+        teacher=True,
+        init_prefixes=('', ))
+]
