@@ -5,10 +5,11 @@
 with ``reduce_channels=True``, ``F.max_pool3d(x[:, None], (C, kh, kw),
 stride=1, padding=(0, ph, pw))[:, 0]``: the maximum over all channels and a
 ``kh x kw`` window, e.g. the dark channel of He et al. (``min_filter``).
-Max pooling costs ``O(C kh kw)`` per output; here each axis is reduced by
-the van Herk / Gil-Werman algorithm (prefix and suffix maxima inside blocks
-of ``k`` samples, two ``torch.cummax`` scans), ``O(1)`` per sample and
-axis whatever the window.
+Max pooling costs ``O(C kh kw)`` per output; here the columns and then the
+rows are reduced by the van Herk / Gil-Werman algorithm (prefix and suffix
+maxima inside blocks of ``k`` samples, two ``torch.cummax`` scans), ``O(1)``
+per sample and axis whatever the window, and then the channels by an
+in-order scan (``O(C)``).
 
 The gradient is routed exactly as PyTorch's CPU max pooling does, ties
 included. Max pooling on CPU scans each window in (channel, row, column)
@@ -114,13 +115,18 @@ def _filter(x: torch.Tensor, kernel: Tuple[int, int], pad: Tuple[int, int],
     if not reduce_channels:
         index = row * w + col if with_index else None
         return v.contiguous(), index
-    v, chan = _running_max(v.movedim(1, -1), c, 0, with_index)
-    v = v.movedim(-1, 1).contiguous()
+    # channels (few): scanned in order, a later one wins only if greater
+    best = v[:, :1]
+    chan = torch.zeros_like(best, dtype=torch.long) if with_index else None
+    for i in range(1, c):
+        later = v[:, i:i + 1] > best
+        best = torch.where(later, v[:, i:i + 1], best)
+        if with_index:
+            chan = torch.where(later, i, chan)
     if not with_index:
-        return v, None
-    chan = chan.movedim(-1, 1)
+        return best.contiguous(), None
     row, col = row.gather(1, chan), col.gather(1, chan)
-    return v, (chan * h + row) * w + col
+    return best.contiguous(), (chan * h + row) * w + col
 
 
 class _MaxFilter(torch.autograd.Function):
