@@ -17,6 +17,11 @@ bit-equal (``torch.equal``) first; then forward (no autograd) and forward
 + backward are timed, the calls interleaved: the median (min-max) of
 ``--repeats`` runs of each, after ``--warmup`` untimed ones.
 
+Ours is some 70 small tensor operations, max pooling a few large ones: on
+a machine shared with other jobs every multi-threaded operation waits for
+a descheduled worker thread, which costs ours far more than max pooling;
+compare with ``--threads 1`` there, or on an idle machine.
+
 Example::
 
     python benchmarks/bench_dark_channel.py --threads 2
