@@ -13,12 +13,12 @@ train_dataloader = dict(
         paired=dict(
             data_root='data/rain100l/train',
             data_prefix=dict(img='rain', gt='norain'),
-            layout='flat')))
+            layout='auto')))
 val_dataloader = dict(
     dataset=dict(
         data_root='data/rain100l/test',
         data_prefix=dict(img='rain', gt='norain'),
-        layout='flat'))
+        layout='auto'))
 test_dataloader = val_dataloader
 test_evaluator = [
     dict(type='MatlabPSNR'),
@@ -28,8 +28,7 @@ test_evaluator = [
 val_evaluator = test_evaluator
 train_cfg = dict(max_iters=500, val_interval=500)
 default_hooks = dict(
-    logger=dict(interval=25),
-    checkpoint=dict(interval=250, max_keep_ckpts=2))
+    logger=dict(interval=25), checkpoint=dict(interval=250, max_keep_ckpts=2))
 teacher_checkpoint = ('work_dirs/ssidkd_teacher-c12-u4_b4-p64-1500i_rain100l/'
                       'iter_1500.pth')
 custom_hooks = [

@@ -3,7 +3,8 @@ _base_ = ['./ssidkd_student_b2-p128-9k_rain200l-real.py']
 
 model = dict(
     kd_mode='distill',
-    code_loss=dict(type='CodeKLLoss', reduction='batchmean', loss_weight=1.0))
+    code_loss=dict(
+        type='SoftmaxKLLoss', reduction='position_mean', loss_weight=1.0))
 custom_hooks = [
     dict(
         type='LoadStageCheckpointHook',

@@ -11,8 +11,7 @@ train_dataloader = dict(
             data_root='data/ddn_rain1400/training',
             data_prefix=dict(img='rainy_image', gt='ground_truth'),
             pipeline=[
-                dict(type='LoadImageFromFile', key='img',
-                     channel_order='rgb'),
+                dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
                 dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
                 dict(type='PairedRandomCrop', patch_size=128),
             ])))

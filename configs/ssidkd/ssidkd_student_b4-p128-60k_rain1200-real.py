@@ -13,8 +13,7 @@ train_dataloader = dict(
             data_root='data/did_mdn/train',
             recursive=True,
             pipeline=[
-                dict(type='LoadImageFromFile', key='img',
-                     channel_order='rgb'),
+                dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
                 dict(type='SplitSideBySide'),
                 dict(type='PairedRandomCrop', patch_size=128),
             ])))

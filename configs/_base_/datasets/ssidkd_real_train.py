@@ -19,8 +19,7 @@ train_dataloader = dict(
             data_root=None,  # set by the config
             data_prefix=dict(img='rain', gt='norain'),
             pipeline=[
-                dict(type='LoadImageFromFile', key='img',
-                     channel_order='rgb'),
+                dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
                 dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
                 dict(type='PairedRandomCrop', patch_size=128),
             ]),
@@ -28,8 +27,7 @@ train_dataloader = dict(
             type='UnpairedImageDataset',
             data_root=ssidkd_real_root,
             pipeline=[
-                dict(type='LoadImageFromFile', key='img',
-                     channel_order='rgb'),
+                dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
                 dict(type='PairedRandomCrop', patch_size=128, keys=['img']),
             ]),
     ))

@@ -20,4 +20,4 @@ model = dict(
             loss_weight=1e-6),
         dict(type='TVLoss', loss_weight=1e-6),
     ],
-    code_loss=dict(type='CodeKLLoss', reduction='mean', loss_weight=1e-6))
+    code_loss=dict(type='SoftmaxKLLoss', reduction='mean', loss_weight=1e-6))

@@ -6,4 +6,5 @@
 # official scheduler steps before the optimiser, so its drops come one
 # iteration earlier than here.
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=5e-4))
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=78_000, val_interval=7_800)
+train_cfg = dict(
+    type='IterBasedTrainLoop', max_iters=78_000, val_interval=7_800)
