@@ -139,3 +139,26 @@ def test_config_loads_and_runs(name, tmp_path):
         assert packed['data_samples'].gt_img.shape == (3, SIZE, SIZE)
     if 'test_dataloader' in cfg:
         assert cfg.val_dataloader == cfg.test_dataloader
+
+
+def test_real_internet_test_config(tmp_path):
+    """The unpaired test base: the rainy images only, scored with NIQE."""
+    init_default_scope('mmderain')
+    cfg = Config.fromfile(osp.join(CFG_DIR, 'real_internet_test.py'))
+    assert 'val_dataloader' not in cfg and 'val_evaluator' not in cfg
+    assert cfg.test_evaluator == [dict(type='MatlabNIQE')]
+    from mmderain.registry import METRICS
+    assert METRICS.build(cfg.test_evaluator[0]).metric == 'NIQE'
+    dataset = copy.deepcopy(cfg.test_dataloader['dataset'])
+    assert dataset['type'] == 'UnpairedImageDataset'
+    assert dataset['data_root'] == 'data/real_internet'
+    assert dataset['test_mode']
+    root = tmp_path / dataset['data_root']
+    for name in ('2.jpg', '10.jpg'):
+        _write(root / name)
+    dataset['data_root'] = str(root)
+    built = DATASETS.build(dataset)
+    assert [built.get_data_info(i)['key'] for i in range(2)] == ['2', '10']
+    packed = built[0]
+    assert packed['inputs'].shape == (3, SIZE, SIZE)
+    assert 'gt_img' not in packed['data_samples']

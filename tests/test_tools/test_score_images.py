@@ -50,3 +50,50 @@ def test_failures_are_named(tmp_path):
     message = str(info.value.code)
     assert '2 image(s) not scored' in message
     assert '1.png is 16x16' in message and '2: no clean image' in message
+
+
+def _smooth(h, w, seed):
+    rng = np.random.default_rng(seed)
+    img = cv2.GaussianBlur(rng.normal(128, 40, (h, w, 3)), (5, 5), 1.0)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def test_niqe_without_clean_images(tmp_path, capsys):
+    from mmderain.evaluation.niqe import calculate_niqe
+    imgs = {'2': _smooth(96, 192, 0), '10': _smooth(100, 200, 1)}
+    for stem, img in imgs.items():
+        _write(tmp_path / 'real', f'{stem}.png', img)
+    _write(tmp_path / 'real', '3.png', _smooth(90, 200, 2))  # too small
+    out = tmp_path / 'o' / 'niqe.json'
+    with pytest.raises(SystemExit) as info:
+        run_tool('analysis/score_images.py',
+                 [str(tmp_path / 'real'), '--niqe', '--out',
+                  str(out)])
+    message = str(info.value.code)
+    assert '1 image(s) not scored' in message
+    assert '3.png: NIQE needs at least two 96x96 blocks' in message
+    scores = json.loads(out.read_text())
+    expected = {
+        stem: calculate_niqe(img, channel_order='BGR')
+        for stem, img in imgs.items()
+    }
+    assert scores['images'] == {k: {'NIQE': v} for k, v in expected.items()}
+    assert scores['mean'] == {
+        'NIQE': pytest.approx(np.mean(list(expected.values())), abs=1e-12)
+    }
+    assert [f['key'] for f in scores['failures']] == ['3']
+    printed = capsys.readouterr().out
+    assert '[1/3] 2: NIQE' in printed and '[2/3] 3: FAILED' in printed
+
+
+def test_niqe_with_psnr_ssim_and_nothing_to_score(tmp_path):
+    img = _smooth(96, 192, 3)
+    _write(tmp_path / 'pred', '1.png', img)
+    _write(tmp_path / 'gt', '1.png', img)
+    mean = run_tool('analysis/score_images.py',
+                    [str(tmp_path / 'pred'),
+                     str(tmp_path / 'gt'), '--niqe'])
+    assert set(mean) == {'PSNR', 'SSIM', 'NIQE'} and mean['SSIM'] == 1.0
+    with pytest.raises(SystemExit) as info:
+        run_tool('analysis/score_images.py', [str(tmp_path / 'pred')])
+    assert info.value.code == 2  # argparse: a clean folder or --niqe

@@ -174,3 +174,62 @@ def test_dist_scripts_reject_a_bad_process_count(script, head, nproc):
     assert f"must be a positive integer, got '{nproc}'" in proc.stderr
     assert f'usage: tools/{script}' in proc.stderr
     assert 'Traceback' not in proc.stderr
+
+
+def test_test_on_unpaired_images_reports_niqe(tmp_path):
+    """tools/test.py on the real_internet_test base: no gt, NIQE only."""
+    import cv2
+    import numpy as np
+
+    from mmderain.evaluation import calculate_niqe
+    from tests._helpers import build_model
+    rng = np.random.default_rng(0)
+    real = tmp_path / 'real'
+    real.mkdir()
+    images = {}
+    for name, (h, w) in {'2.png': (96, 192), '10.png': (100, 200)}.items():
+        img = cv2.GaussianBlur(rng.normal(128, 40, (h, w, 3)), (5, 5), 1.)
+        images[name] = np.clip(img, 0, 255).astype(np.uint8)  # BGR
+        cv2.imwrite(str(real / name), images[name])
+    base = Config.fromfile(
+        osp.join(ROOT, 'configs', '_base_', 'datasets',
+                 'real_internet_test.py'))
+    cfg = Config(
+        tiny_prenet_cfg(str(real), str(tmp_path / 'unused'), name='real'))
+    cfg.pop('work_dir')
+    cfg.test_dataloader = base.test_dataloader
+    cfg.test_dataloader.update(num_workers=0)
+    cfg.test_dataloader.dataset.data_root = str(real)
+    cfg.test_evaluator = base.test_evaluator
+    cfg_path = str(tmp_path / 'real.py')
+    cfg.dump(cfg_path)
+    torch.manual_seed(0)
+    model = build_model(cfg).eval()
+    ckpt = str(tmp_path / 'model.pth')
+    torch.save({'state_dict': model.state_dict()}, ckpt)
+
+    out = tmp_path / 'niqe.json'
+    metrics = run_tool('test.py', [
+        cfg_path, ckpt, '--out',
+        str(out), '--work-dir',
+        str(tmp_path / 'work')
+    ])
+    result = json.loads(out.read_text())
+    assert set(metrics) == {'NIQE'} and set(result) == {'NIQE', 'per_image'}
+    per_image = result['per_image']['NIQE']
+    assert list(per_image) == ['2.png', '10.png']
+    assert result['NIQE'] == pytest.approx(sum(per_image.values()) / 2)
+    # the scores are those of the model's predictions (BGR pred_img)
+    from mmagic.structures import DataSample
+    for name, img in images.items():
+        rgb = torch.from_numpy(img[..., ::-1].transpose(2, 0, 1).copy())
+        # as the test pipeline packs it: RGB uint8, channel order noted
+        sample = DataSample(metainfo=dict(img_channel_order='rgb'))
+        with torch.no_grad():
+            sample, = model.test_step(
+                dict(inputs=[rgb], data_samples=[sample]))
+        pred = sample.output.pred_img.permute(1, 2, 0).numpy()
+        assert per_image[name] == pytest.approx(
+            calculate_niqe(pred, channel_order='BGR'), abs=1e-9)
+        assert abs(per_image[name] -
+                   calculate_niqe(pred, channel_order='RGB')) > 0.02
