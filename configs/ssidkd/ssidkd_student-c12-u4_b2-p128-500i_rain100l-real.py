@@ -1,5 +1,5 @@
 # The small SSID-KD student for CPU learning evidence (see README.md): the
-# teacher ssidkd_teacher-c12-u4_b4-p64-1500i_rain100l.py fine-tuned on
+# teacher ssidkd_teacher-c12-u4_b4-p64-1k_rain100l.py fine-tuned on
 # Rain100L train + the 147 real internet photos with the official loss
 # (kd_mode='official'), batches of 2 + 2 random 128x128 crops, Adam 1e-4,
 # 500 iterations (5 passes of the 200 pairs; officially 10).
@@ -29,8 +29,8 @@ val_evaluator = test_evaluator
 train_cfg = dict(max_iters=500, val_interval=500)
 default_hooks = dict(
     logger=dict(interval=25), checkpoint=dict(interval=250, max_keep_ckpts=2))
-teacher_checkpoint = ('work_dirs/ssidkd_teacher-c12-u4_b4-p64-1500i_rain100l/'
-                      'iter_1500.pth')
+teacher_checkpoint = ('work_dirs/ssidkd_teacher-c12-u4_b4-p64-1k_rain100l/'
+                      'iter_1000.pth')
 custom_hooks = [
     dict(
         type='LoadStageCheckpointHook',
