@@ -25,11 +25,12 @@ train_dataloader = dict(
             dict(type='PairedRandomCrop', patch_size=64),
             dict(type='PackInputs'),
         ])))
-# MATLAB-style Y PSNR/SSIM, and the RGB PSNR the official scripts print
+# MATLAB-style Y PSNR/SSIM, and PSNR/SSIM over RGB (as the official scripts)
 test_evaluator = [
     dict(type='MatlabPSNR'),
     dict(type='MatlabSSIM'),
     dict(type='MatlabPSNR', convert_to=None, prefix='RGB'),
+    dict(type='MatlabSSIM', convert_to=None, prefix='RGB'),
 ]
 val_evaluator = test_evaluator
 param_scheduler = [
@@ -39,6 +40,6 @@ param_scheduler = [
 train_cfg = dict(max_iters=1000, val_interval=1000)
 default_hooks = dict(
     logger=dict(interval=50),
-    checkpoint=dict(by_epoch=False, interval=250, max_keep_ckpts=2))
+    checkpoint=dict(by_epoch=False, interval=150, max_keep_ckpts=2))
 log_processor = dict(by_epoch=False)
 randomness = dict(seed=66)

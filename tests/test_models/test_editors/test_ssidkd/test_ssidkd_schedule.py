@@ -17,10 +17,10 @@ CFG = osp.join(ROOT, 'configs', 'ssidkd')
 TEACHER = osp.join(CFG, 'ssidkd_teacher-c12-u4_b4-p64-1k_rain100l.py')
 STUDENTS = {
     'official':
-    osp.join(CFG, 'ssidkd_student-c12-u4_b2-p128-500i_rain100l-real.py'),
+    osp.join(CFG, 'ssidkd_student-c12-u4_b2-p128-300i_rain100l-real.py'),
     'distill':
     osp.join(CFG,
-             'ssidkd_student-distill-c12-u4_b2-p128-500i_rain100l-real.py'),
+             'ssidkd_student-distill-c12-u4_b2-p128-300i_rain100l-real.py'),
 }
 TINY = ['model.generator.channels=[3,4,5]', 'model.generator.num_units=[1,1,1]']
 

@@ -1,7 +1,7 @@
 # The small distilling SSID-KD student (see README.md): as
-# ssidkd_student-c12-u4_b2-p128-500i_rain100l-real.py with the codes of
+# ssidkd_student-c12-u4_b2-p128-300i_rain100l-real.py with the codes of
 # the real photos pulled towards those of the frozen small teacher.
-_base_ = ['./ssidkd_student-c12-u4_b2-p128-500i_rain100l-real.py']
+_base_ = ['./ssidkd_student-c12-u4_b2-p128-300i_rain100l-real.py']
 
 model = dict(
     kd_mode='distill',
