@@ -68,7 +68,7 @@ back; ``code`` is then the 1/4-scale code of the padded image.
 * the ISCB's pools are computed hierarchically (``pool8 = pool2(pool4)``,
   ``pool4 = pool2(pool2)``), which is exact for floor-mode max pools.
 """
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -83,6 +83,15 @@ MIN_SIZE = 32
 
 def _lrelu(x: torch.Tensor) -> torch.Tensor:
     return F.leaky_relu(x, _SLOPE, inplace=True)
+
+
+def _fused_layers(fuse: Union[bool, Sequence[int]]) -> Tuple[int, ...]:
+    if isinstance(fuse, bool):
+        return (1, 2) if fuse else ()
+    layers = tuple(int(k) for k in fuse)
+    if not set(layers) <= {1, 2}:
+        raise ValueError(f'fuse_msfb: layers must be 1 or 2, got {fuse}')
+    return layers
 
 
 def _conv(cin: int, cout: int, k: int) -> nn.Conv2d:
@@ -163,15 +172,18 @@ class MultiScaleFusionBlock(nn.Module):
     Args:
         channels (int): Feature channels ``C`` (``u`` has ``2C``, ``v``
             ``4C``).
-        fuse (bool): Run each parallel 3x3/5x5 pair as one 5x5 convolution
-            whose first output channels use the 3x3 kernels zero-padded to
-            5x5 (exact; the parameters keep the official layout). Defaults
-            to True.
+        fuse (bool | Sequence[int]): Which parallel 3x3/5x5 pairs (layer
+            1: ``conv{3,5}_1``, layer 2: ``conv{3,5}_2``) run as one 5x5
+            convolution whose first output channels use the 3x3 kernels
+            zero-padded to 5x5 (exact; the parameters keep the official
+            layout). True: both, False: none. Defaults to True.
     """
 
-    def __init__(self, channels: int, fuse: bool = True) -> None:
+    def __init__(self,
+                 channels: int,
+                 fuse: Union[bool, Sequence[int]] = True) -> None:
         super().__init__()
-        self.fuse_kernels = fuse
+        self.fuse_layers = _fused_layers(fuse)
         self.conv3_1 = _conv(channels, channels, 3)
         self.conv5_1 = _conv(channels, channels, 5)
         self.conv3_2 = _conv(2 * channels, 2 * channels, 3)
@@ -187,7 +199,8 @@ class MultiScaleFusionBlock(nn.Module):
         cached until any of the four tensors changes (in-place updates,
         ``load_state_dict``, ``.to()``).
         """
-        c3, c5 = getattr(self, f'conv3_{layer}'), getattr(self, f'conv5_{layer}')
+        c3 = getattr(self, f'conv3_{layer}')
+        c5 = getattr(self, f'conv5_{layer}')
         tensors = (c3.weight, c3.bias, c5.weight, c5.bias)
         record = torch.is_grad_enabled() and any(t.requires_grad
                                                  for t in tensors)
@@ -204,19 +217,16 @@ class MultiScaleFusionBlock(nn.Module):
         return weight, bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.fuse_kernels:
-            w, b = self.fused_weights(1)
-            u = _lrelu(F.conv2d(x, w, b, padding=2))
-            w, b = self.fused_weights(2)
-            v = _lrelu(F.conv2d(u, w, b, padding=2))
-        else:
-            u = torch.cat(
-                [_lrelu(self.conv3_1(x)),
-                 _lrelu(self.conv5_1(x))], 1)
-            v = torch.cat(
-                [_lrelu(self.conv3_2(u)),
-                 _lrelu(self.conv5_2(u))], 1)
-        return self.fuse(v) + x
+        u = self._pair(1, x)
+        return self.fuse(self._pair(2, u)) + x
+
+    def _pair(self, layer: int, x: torch.Tensor) -> torch.Tensor:
+        if layer in self.fuse_layers:
+            w, b = self.fused_weights(layer)
+            return _lrelu(F.conv2d(x, w, b, padding=2))
+        c3 = getattr(self, f'conv3_{layer}')
+        c5 = getattr(self, f'conv5_{layer}')
+        return torch.cat([_lrelu(c3(x)), _lrelu(c5(x))], 1)
 
     def _apply(self, fn, *args, **kwargs):
         self._cache = {}
@@ -271,8 +281,9 @@ class DenseUnits(nn.Module):
     def forward(
         self,
         x: torch.Tensor,
-        inject: Optional[torch.Tensor] = None
-    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        inject: Optional[torch.Tensor] = None,
+        need_out: bool = True
+    ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """Run the block.
 
         Args:
@@ -280,16 +291,21 @@ class DenseUnits(nn.Module):
             inject (Tensor, optional): The ``stack`` of the matching block
                 (B x (n+1)C x H x W); its unit outputs are added to the
                 inputs of ours.
+            need_out (bool): Compute ``out``; the official discards it for
+                several encoders (only their unit outputs are used), then
+                the last 1x1 fusion is skipped. Defaults to True.
 
         Returns:
-            tuple[Tensor, Tensor]: ``stack`` = ``cat(x, t_1 .. t_n)``
+            tuple[Tensor, Tensor | None]: ``stack`` = ``cat(x, t_1 .. t_n)``
             (B x (n+1)C x H x W, the official ``cat`` list concatenated)
-            and ``out`` (B x C x H x W).
+            and ``out`` (B x C x H x W; None unless ``need_out``).
         """
         c, n = self.channels, self.num_units
         buffered = not (torch.is_grad_enabled() and
                         (x.requires_grad or any(
                             p.requires_grad for p in self.parameters())))
+        # channel slices of a channels_last buffer are not dense: cat there
+        buffered = buffered and x.is_contiguous()
         if buffered:
             # No autograd: one buffer, written slice by slice.
             stack = x.new_empty((x.shape[0], (n + 1) * c) +
@@ -309,7 +325,10 @@ class DenseUnits(nn.Module):
             else:
                 parts.append(t)
                 cat = torch.cat(parts, 1)
-            out = _lrelu(self.fusions[i](cat))
+            if i < n - 1 or need_out:
+                out = _lrelu(self.fusions[i](cat))
+            else:
+                out = None
         return (stack if buffered else cat), out
 
 
@@ -376,10 +395,10 @@ class EncoderDecoder2(_EncoderDecoder):
         """Returns ``(fea2 + out, enc2 stack, dec2 stack, enc4 stack)``."""
         h, w = fea2.shape[-2:]
         c2, c4 = self.enc2.channels, self.enc4.channels
-        en2, _ = self.enc2(fea2)
+        en2, _ = self.enc2(fea2, need_out=False)
         x = self._merge(self.merge_2to4, self._units(en2, c2),
                         (h // 2, w // 2))
-        en4, _ = self.enc4(x, ed4_stack)
+        en4, _ = self.enc4(x, ed4_stack, need_out=False)
         x = self._merge(self.merge_4to2, self._units(en4, c4), (h, w))
         de2, out = self.dec2(x, en2)
         return fea2 + out, en2, de2, en4
@@ -419,19 +438,20 @@ class EncoderDecoder1(_EncoderDecoder):
         h, w = fea1.shape[-2:]
         c1, c2, c4 = (self.enc1.channels, self.enc2.channels,
                       self.enc4.channels)
-        en1, _ = self.enc1(fea1)
+        en1, _ = self.enc1(fea1, need_out=False)
         en2_in = self._merge(self.merge_1to2, self._units(en1, c1),
                              (h // 2, w // 2))
-        en2, _ = self.enc2(en2_in, ed2_en2)
+        en2, _ = self.enc2(en2_in, ed2_en2, need_out=False)
         x = self._merge(self.merge_2to4, self._units(en2, c2),
                         (h // 4, w // 4))
-        en4, _ = self.enc4(x, ed2_en4)
+        en4, _ = self.enc4(x, ed2_en4, need_out=False)
         code = en4[:, -c4:]
         x = self._merge(self.merge_4to2, self._units(en4, c4),
                         (h // 2, w // 2))
         de2, out = self.dec2(x, ed2_de2)
         last = out + en2_in
-        if torch.is_grad_enabled() and de2.requires_grad:
+        if (torch.is_grad_enabled() and de2.requires_grad
+                or not de2.is_contiguous()):
             ups = torch.cat([de2[:, c2:-c2], last], 1)
         else:
             # no autograd: the last unit output is not needed any more
