@@ -109,9 +109,9 @@ def reference_forward(net: SSIDKDNet, img: torch.Tensor):
     """
     h, w = img.shape[-2:]
     feats = [
-        _lrelu(conv(x)) for conv, x in zip(net.head, (
-            img, _bilinear(img, (h // 2, w // 2)),
-            _bilinear(img, (h // 4, w // 4))))
+        _lrelu(conv(x))
+        for conv, x in zip(net.head, (img, _bilinear(img, (h // 2, w // 2)),
+                                      _bilinear(img, (h // 4, w // 4))))
     ]
     fea1, fea2, fea4 = feats
     # Encoder_Decoder_4
@@ -148,8 +148,9 @@ def reference_forward(net: SSIDKDNet, img: torch.Tensor):
     # Tail
     rain = _lrelu(
         net.tail(
-            torch.cat([de1, _bilinear(de2, (h, w)),
-                       _bilinear(de4, (h, w))], 1)))
+            torch.cat(
+                [de1, _bilinear(de2, (h, w)),
+                 _bilinear(de4, (h, w))], 1)))
     return img - rain, rain, code
 
 
@@ -169,8 +170,7 @@ def main(argv=None) -> Dict[str, float]:
     parser.add_argument('--height', type=int, default=320)
     parser.add_argument('--width', type=int, default=480)
     parser.add_argument('--batch', type=int, default=1)
-    parser.add_argument(
-        '--channels', type=int, nargs=3, default=(24, 32, 48))
+    parser.add_argument('--channels', type=int, nargs=3, default=(24, 32, 48))
     parser.add_argument('--num-units', type=int, nargs=3, default=(10, 4, 2))
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--device', default='cpu')
@@ -186,8 +186,7 @@ def main(argv=None) -> Dict[str, float]:
     device = torch.device(args.device)
     torch.manual_seed(0)
     net = SSIDKDNet(args.channels, args.num_units).to(device).eval()
-    x = torch.rand(
-        args.batch, 3, args.height, args.width, device=device)
+    x = torch.rand(args.batch, 3, args.height, args.width, device=device)
     ours_net, ours_x = net, x
     if args.channels_last:
         ours_net = SSIDKDNet(args.channels, args.num_units).to(device).eval()
@@ -211,8 +210,8 @@ def main(argv=None) -> Dict[str, float]:
 
         return call
 
-    ref = time_runs(run(reference_forward, net, x), device, 0,
-                    args.ref_repeats)
+    ref = time_runs(
+        run(reference_forward, net, x), device, 0, args.ref_repeats)
     ours = time_runs(run(ours_net, ours_x), device, args.warmup, args.repeats)
     speedup = ref.median / ours.median
     print(f'device {device}, {args.threads} threads, batch {args.batch}, '

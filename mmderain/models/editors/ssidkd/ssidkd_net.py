@@ -147,16 +147,17 @@ class InnerScaleBlock(nn.Module):
         p4 = F.max_pool2d(p2, 2)  # = max_pool2d(x, 4) (floor mode)
         p8 = F.max_pool2d(p4, 2)  # = max_pool2d(x, 8)
         s8 = self._convs(self.branch8, p8)
-        f = _lrelu(self.merge84(torch.cat([p4, _nearest(s8, p4.shape[-2:])],
-                                          1)))
+        f = _lrelu(
+            self.merge84(torch.cat([p4, _nearest(s8, p4.shape[-2:])], 1)))
         s4 = self._convs(self.branch4, f)
-        f = _lrelu(self.merge42(torch.cat([p2, _nearest(s4, p2.shape[-2:])],
-                                          1)))
+        f = _lrelu(
+            self.merge42(torch.cat([p2, _nearest(s4, p2.shape[-2:])], 1)))
         s2 = self._convs(self.branch2, f)
         f = _lrelu(self.merge21(torch.cat([x, _nearest(s2, size)], 1)))
         s1 = self._convs(self.branch1, f)
         merged = torch.cat(
-            [s1, _nearest(s2, size),
+            [s1,
+             _nearest(s2, size),
              _nearest(s4, size),
              _nearest(s8, size)], 1)
         return _lrelu(self.merge_all(merged)) + x
@@ -204,8 +205,8 @@ class MultiScaleFusionBlock(nn.Module):
         tensors = (c3.weight, c3.bias, c5.weight, c5.bias)
         record = torch.is_grad_enabled() and any(t.requires_grad
                                                  for t in tensors)
-        key = tuple((t.data_ptr(), t._version, t.dtype, t.device)
-                    for t in tensors)
+        key = tuple(
+            (t.data_ptr(), t._version, t.dtype, t.device) for t in tensors)
         if not record:
             hit = self._cache.get(layer)
             if hit is not None and hit[0] == key:
@@ -279,10 +280,10 @@ class DenseUnits(nn.Module):
             _conv((i + 2) * channels, channels, 1) for i in range(num_units))
 
     def forward(
-        self,
-        x: torch.Tensor,
-        inject: Optional[torch.Tensor] = None,
-        need_out: bool = True
+            self,
+            x: torch.Tensor,
+            inject: Optional[torch.Tensor] = None,
+            need_out: bool = True
     ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """Run the block.
 
@@ -302,14 +303,13 @@ class DenseUnits(nn.Module):
         """
         c, n = self.channels, self.num_units
         buffered = not (torch.is_grad_enabled() and
-                        (x.requires_grad or any(
-                            p.requires_grad for p in self.parameters())))
+                        (x.requires_grad or any(p.requires_grad
+                                                for p in self.parameters())))
         # channel slices of a channels_last buffer are not dense: cat there
         buffered = buffered and x.is_contiguous()
         if buffered:
             # No autograd: one buffer, written slice by slice.
-            stack = x.new_empty((x.shape[0], (n + 1) * c) +
-                                tuple(x.shape[2:]))
+            stack = x.new_empty((x.shape[0], (n + 1) * c) + tuple(x.shape[2:]))
             stack[:, :c] = x
             parts = None
         else:
@@ -362,8 +362,7 @@ class EncoderDecoder4(_EncoderDecoder):
         super().__init__()
         self.enc4 = DenseUnits(channels[2], num_units[2], fuse_msfb)
 
-    def forward(self,
-                fea4: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, fea4: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Returns ``(fea4 + out, stack)``."""
         stack, out = self.enc4(fea4)
         return fea4 + out, stack
@@ -389,9 +388,9 @@ class EncoderDecoder2(_EncoderDecoder):
         self.merge_2to4 = _conv(c2 * n2, c4, 3)
         self.merge_4to2 = _conv(c4 * n4, c2, 3)
 
-    def forward(self, fea2: torch.Tensor, ed4_stack: torch.Tensor
-                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor,
-                           torch.Tensor]:
+    def forward(
+        self, fea2: torch.Tensor, ed4_stack: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Returns ``(fea2 + out, enc2 stack, dec2 stack, enc4 stack)``."""
         h, w = fea2.shape[-2:]
         c2, c4 = self.enc2.channels, self.enc4.channels
@@ -487,8 +486,8 @@ class SSIDKDNet(nn.Module):
                  fuse_msfb: bool = True) -> None:
         super().__init__()
         channels, num_units = tuple(channels), tuple(num_units)
-        if len(channels) != 3 or len(num_units) != 3 or min(
-                channels + num_units) < 1:
+        if len(channels) != 3 or len(num_units) != 3 or min(channels +
+                                                            num_units) < 1:
             raise ValueError('channels and num_units must hold 3 positive '
                              f'ints each, got {channels} and {num_units}')
         self.channels, self.num_units = channels, num_units
@@ -499,8 +498,8 @@ class SSIDKDNet(nn.Module):
         self.tail = _conv(sum(channels), 3, 3)
 
     def forward(
-            self,
-            x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            self, x: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Derain ``x``.
 
         Args:
@@ -516,8 +515,8 @@ class SSIDKDNet(nn.Module):
         hp, wp = img.shape[-2:]
         imgs = (img, _resize(img, (hp // 2, wp // 2)),
                 _resize(img, (hp // 4, wp // 4)))
-        fea1, fea2, fea4 = (_lrelu(conv(i)) for conv, i in zip(self.head,
-                                                               imgs))
+        fea1, fea2, fea4 = (_lrelu(conv(i))
+                            for conv, i in zip(self.head, imgs))
         de4, ed4_stack = self.ed4(fea4)
         de2, en2, dec2, en4 = self.ed2(fea2, ed4_stack)
         de1, code = self.ed1(fea1, en2, dec2, en4)

@@ -7,8 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmderain.models.editors.ssidkd import (SSIDKDNet,
-                                            ssidkd_parameter_counts)
+from mmderain.models.editors.ssidkd import SSIDKDNet, ssidkd_parameter_counts
 from mmderain.registry import MODELS
 
 TINY = dict(channels=(4, 6, 8), num_units=(3, 2, 2))
@@ -39,10 +38,9 @@ def test_official_parameter_counts():
     with torch.device('meta'):
         net = SSIDKDNet()
     assert sum(p.numel() for p in net.parameters()) == 4433779
-    assert ssidkd_parameter_counts(net) == [('head', 2912),
-                                            ('ed1', 2105384),
-                                            ('ed2', 1554048),
-                                            ('ed4', 768624), ('tail', 2811)]
+    assert ssidkd_parameter_counts(net) == [('head', 2912), ('ed1', 2105384),
+                                            ('ed2', 1554048), ('ed4', 768624),
+                                            ('tail', 2811)]
     units = {
         c: sum(p.numel() for p in block.unit.parameters())
         for c, block in ((24, net.ed1.enc1), (32, net.ed2.enc2),
