@@ -9,8 +9,8 @@ every dense 1x1 fusion, separate 3x3 and 5x5 MSFB convolutions, three
 independent max-pools per ISCB, one resize per unit output (and the
 official's discarded one), NCHW tensors. Ours runs the same weights with
 the fused MSFB kernels, preallocated dense buffers, hierarchical pools and
-the memory format given by ``--channels-last`` (see the module docstring of
-``mmderain/models/editors/ssidkd/ssidkd_net.py``).
+channels_last on CPU (``--channels-last``, ``--fuse-msfb`` choose; see the
+module docstring of ``mmderain/models/editors/ssidkd/ssidkd_net.py``).
 
 Both run in this process on the same input (inference, ``torch.no_grad``,
 ``--threads`` CPU threads by default 2); the outputs (derain, rain, code)
@@ -179,20 +179,31 @@ def main(argv=None) -> Dict[str, float]:
     parser.add_argument('--ref-repeats', type=int, default=3)
     parser.add_argument(
         '--channels-last',
-        action='store_true',
-        help='run ours in channels_last (weights and input)')
+        choices=('auto', 'on', 'off'),
+        default='auto',
+        help='memory format of ours (SSIDKDNet channels_last=None/True/'
+        'False; auto: channels_last on CPU)')
+    parser.add_argument(
+        '--fuse-msfb',
+        choices=('both', '1', '2', 'none'),
+        default='both',
+        help='MSFB layers whose 3x3/5x5 pair runs as one 5x5 conv')
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     torch.manual_seed(0)
     net = SSIDKDNet(args.channels, args.num_units).to(device).eval()
     x = torch.rand(args.batch, 3, args.height, args.width, device=device)
-    ours_net, ours_x = net, x
-    if args.channels_last:
-        ours_net = SSIDKDNet(args.channels, args.num_units).to(device).eval()
-        ours_net.load_state_dict(net.state_dict())
-        ours_net.to(memory_format=torch.channels_last)
-        ours_x = x.contiguous(memory_format=torch.channels_last)
+    channels_last = dict(auto=None, on=True, off=False)[args.channels_last]
+    fuse = dict(both=True, none=False, **{'1': (1, ), '2': (2, )})
+    fuse = fuse[args.fuse_msfb]
+    ours_net = SSIDKDNet(
+        args.channels,
+        args.num_units,
+        fuse_msfb=fuse,
+        channels_last=channels_last).to(device).eval()
+    ours_net.load_state_dict(net.state_dict())
+    ours_x = x
 
     with torch.no_grad():
         ref_out = reference_forward(net, x)
@@ -216,8 +227,8 @@ def main(argv=None) -> Dict[str, float]:
     speedup = ref.median / ours.median
     print(f'device {device}, {args.threads} threads, batch {args.batch}, '
           f'{args.height}x{args.width}, channels {tuple(args.channels)}, '
-          f'units {tuple(args.num_units)}'
-          f'{", channels_last" if args.channels_last else ""}')
+          f'units {tuple(args.num_units)}; ours: channels_last '
+          f'{args.channels_last}, fused MSFB layers {args.fuse_msfb}')
     print(f'reference (official dataflow) {ref.ms()}  median (min-max) of '
           f'{ref.runs} runs')
     print(f'ours                          {ours.ms()}  median (min-max) of '

@@ -19,7 +19,8 @@ ARGV = [
 ]
 
 
-@pytest.mark.parametrize('extra', [[], ['--channels-last']])
+@pytest.mark.parametrize('extra',
+                         [[], ['--channels-last', 'off', '--fuse-msfb', '1']])
 def test_bench_ssidkd_tiny(capsys, extra):
     result = load_benchmark('bench_ssidkd').main(ARGV + extra)
     assert set(result) == {

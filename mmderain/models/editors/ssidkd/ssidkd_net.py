@@ -240,10 +240,13 @@ class SSIDKDUnit(nn.Module):
 
     Args:
         channels (int): Feature channels.
-        fuse_msfb (bool): See :class:`MultiScaleFusionBlock`.
+        fuse_msfb (bool | Sequence[int]): See
+            :class:`MultiScaleFusionBlock`.
     """
 
-    def __init__(self, channels: int, fuse_msfb: bool = True) -> None:
+    def __init__(self,
+                 channels: int,
+                 fuse_msfb: Union[bool, Sequence[int]] = True) -> None:
         super().__init__()
         self.iscb = InnerScaleBlock(channels)
         self.msfb = MultiScaleFusionBlock(channels, fuse_msfb)
@@ -265,13 +268,14 @@ class DenseUnits(nn.Module):
         channels (int): Feature channels ``C``.
         num_units (int): ``n``; the unit's weights are shared by the ``n``
             steps, the 1x1 fusions (``(i + 2)C -> C``) are not.
-        fuse_msfb (bool): See :class:`MultiScaleFusionBlock`.
+        fuse_msfb (bool | Sequence[int]): See
+            :class:`MultiScaleFusionBlock`.
     """
 
     def __init__(self,
                  channels: int,
                  num_units: int,
-                 fuse_msfb: bool = True) -> None:
+                 fuse_msfb: Union[bool, Sequence[int]] = True) -> None:
         super().__init__()
         self.channels = channels
         self.num_units = num_units
@@ -354,11 +358,12 @@ class EncoderDecoder4(_EncoderDecoder):
     Args:
         channels (Sequence[int]): ``(C1, C2, C4)``.
         num_units (Sequence[int]): ``(n1, n2, n4)``.
-        fuse_msfb (bool): See :class:`MultiScaleFusionBlock`.
+        fuse_msfb (bool | Sequence[int]): See
+            :class:`MultiScaleFusionBlock`.
     """
 
     def __init__(self, channels: Sequence[int], num_units: Sequence[int],
-                 fuse_msfb: bool) -> None:
+                 fuse_msfb: Union[bool, Sequence[int]]) -> None:
         super().__init__()
         self.enc4 = DenseUnits(channels[2], num_units[2], fuse_msfb)
 
@@ -374,11 +379,12 @@ class EncoderDecoder2(_EncoderDecoder):
     Args:
         channels (Sequence[int]): ``(C1, C2, C4)``.
         num_units (Sequence[int]): ``(n1, n2, n4)``.
-        fuse_msfb (bool): See :class:`MultiScaleFusionBlock`.
+        fuse_msfb (bool | Sequence[int]): See
+            :class:`MultiScaleFusionBlock`.
     """
 
     def __init__(self, channels: Sequence[int], num_units: Sequence[int],
-                 fuse_msfb: bool) -> None:
+                 fuse_msfb: Union[bool, Sequence[int]]) -> None:
         super().__init__()
         _, c2, c4 = channels
         _, n2, n4 = num_units
@@ -412,11 +418,12 @@ class EncoderDecoder1(_EncoderDecoder):
     Args:
         channels (Sequence[int]): ``(C1, C2, C4)``.
         num_units (Sequence[int]): ``(n1, n2, n4)``.
-        fuse_msfb (bool): See :class:`MultiScaleFusionBlock`.
+        fuse_msfb (bool | Sequence[int]): See
+            :class:`MultiScaleFusionBlock`.
     """
 
     def __init__(self, channels: Sequence[int], num_units: Sequence[int],
-                 fuse_msfb: bool) -> None:
+                 fuse_msfb: Union[bool, Sequence[int]]) -> None:
         super().__init__()
         c1, c2, c4 = channels
         n1, n2, n4 = num_units
@@ -475,15 +482,22 @@ class SSIDKDNet(nn.Module):
         num_units (Sequence[int]): Units (steps of the shared unit) per
             dense block at scales 1, 1/2, 1/4. Defaults to the official
             ``(10, 4, 2)``.
-        fuse_msfb (bool): Run the MSFBs' parallel 3x3/5x5 convolutions as
-            one 5x5 convolution each (exact, same weights). Defaults to
-            True.
+        fuse_msfb (bool | Sequence[int]): Run the MSFBs' parallel 3x3/5x5
+            convolutions as one 5x5 convolution (exact, same weights):
+            True for both layers, False for none, or the layers (1, 2).
+            Defaults to True.
+        channels_last (bool, optional): Run the features in the
+            channels_last memory format (the outputs are returned
+            contiguous); None: on CPU only, where oneDNN's convolutions
+            on these thin feature maps are faster in it. Exact up to float
+            rounding. Defaults to None.
     """
 
     def __init__(self,
                  channels: Sequence[int] = (24, 32, 48),
                  num_units: Sequence[int] = (10, 4, 2),
-                 fuse_msfb: bool = True) -> None:
+                 fuse_msfb: Union[bool, Sequence[int]] = True,
+                 channels_last: Optional[bool] = None) -> None:
         super().__init__()
         channels, num_units = tuple(channels), tuple(num_units)
         if len(channels) != 3 or len(num_units) != 3 or min(channels +
@@ -491,6 +505,7 @@ class SSIDKDNet(nn.Module):
             raise ValueError('channels and num_units must hold 3 positive '
                              f'ints each, got {channels} and {num_units}')
         self.channels, self.num_units = channels, num_units
+        self.channels_last = channels_last
         self.head = nn.ModuleList(_conv(3, c, 3) for c in channels)
         self.ed4 = EncoderDecoder4(channels, num_units, fuse_msfb)
         self.ed2 = EncoderDecoder2(channels, num_units, fuse_msfb)
@@ -513,6 +528,11 @@ class SSIDKDNet(nn.Module):
         h, w = x.shape[-2:]
         img = _pad_to_min(x)
         hp, wp = img.shape[-2:]
+        last = self.channels_last
+        if last is None:
+            last = x.device.type == 'cpu'
+        if last:
+            img = img.contiguous(memory_format=torch.channels_last)
         imgs = (img, _resize(img, (hp // 2, wp // 2)),
                 _resize(img, (hp // 4, wp // 4)))
         fea1, fea2, fea4 = (_lrelu(conv(i))
@@ -526,7 +546,8 @@ class SSIDKDNet(nn.Module):
         rain = _lrelu(self.tail(merged))
         if (hp, wp) != (h, w):
             rain = rain[..., :h, :w]
-        return x - rain, rain, code
+        rain = rain.contiguous()
+        return x - rain, rain, code.contiguous()
 
 
 def _pad_to_min(x: torch.Tensor) -> torch.Tensor:

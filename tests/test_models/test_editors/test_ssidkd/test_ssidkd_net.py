@@ -13,9 +13,9 @@ from mmderain.registry import MODELS
 TINY = dict(channels=(4, 6, 8), num_units=(3, 2, 2))
 
 
-def _tiny(fuse=True, seed=0):
+def _tiny(fuse=True, seed=0, channels_last=None):
     torch.manual_seed(seed)
-    net = SSIDKDNet(**TINY, fuse_msfb=fuse).eval()
+    net = SSIDKDNet(**TINY, fuse_msfb=fuse, channels_last=channels_last).eval()
     # non-zero biases so that a wrong fused bias shows
     with torch.no_grad():
         for p in net.parameters():
@@ -92,10 +92,11 @@ def test_small_inputs_padded(size, mode):
     assert code.shape[-2:] == (max(h, 32) // 4, max(w, 32) // 4)
 
 
-@pytest.mark.parametrize('fuse', [(1, ), (2, ), True])
-def test_fused_msfb_matches_unfused(fuse):
-    plain = _tiny(fuse=False)
-    fused = _twin(plain, fuse_msfb=fuse)
+@pytest.mark.parametrize('fuse,channels_last', [((1, ), False), ((2, ), False),
+                                                (True, False), (True, True)])
+def test_fused_msfb_matches_unfused(fuse, channels_last):
+    plain = _tiny(fuse=False, channels_last=False)
+    fused = _twin(plain, fuse_msfb=fuse, channels_last=channels_last)
     x = torch.rand(1, 3, 37, 45)
     with torch.no_grad():
         diff = _max_diff(plain(x), fused(x))
@@ -104,7 +105,7 @@ def test_fused_msfb_matches_unfused(fuse):
 
 def test_buffered_path_matches_autograd_path():
     """No autograd: dense buffers; with autograd: torch.cat (official)."""
-    net = _tiny()
+    net = _tiny(channels_last=False)  # the buffers are NCHW
     x = torch.rand(2, 3, 36, 44)
     with torch.no_grad():
         fast = net(x)
@@ -114,22 +115,28 @@ def test_buffered_path_matches_autograd_path():
 
 
 def test_channels_last_matches():
-    net = _tiny()
-    x = torch.rand(1, 3, 40, 36)
+    """channels_last (the CPU default) vs NCHW; NCHW inputs give
+    contiguous outputs."""
+    net = _tiny(channels_last=False)
+    x = torch.rand(2, 3, 40, 36)
     with torch.no_grad():
         want = net(x)
-        got = net(x.contiguous(memory_format=torch.channels_last))
+        outs = [_twin(net, channels_last=True)(x)]
+        outs.append(_twin(net)(x))  # None: channels_last on CPU
         net.to(memory_format=torch.channels_last)
-        got2 = net(x.contiguous(memory_format=torch.channels_last))
-    assert _max_diff(want, got) < 1e-5
-    assert _max_diff(want, got2) < 1e-5
+        outs.append(net(x.contiguous(memory_format=torch.channels_last)))
+    for got in outs:
+        assert _max_diff(want, got) < 1e-5
+    for got in outs[:2]:  # NCHW inputs
+        assert all(t.is_contiguous() for t in got)
 
 
-def test_gradients_through_fused_kernels():
+@pytest.mark.parametrize('channels_last', [False, True])
+def test_gradients_through_fused_kernels(channels_last):
     """Training on the fused path: the same gradients (official-layout
     parameters) as the plain path."""
-    plain = _tiny(fuse=False).train()
-    fused = _twin(plain, fuse_msfb=True).train()
+    plain = _tiny(fuse=False, channels_last=False).train()
+    fused = _twin(plain, fuse_msfb=True, channels_last=channels_last).train()
     x = torch.rand(1, 3, 32, 36)
     grads = []
     for net in (plain, fused):
@@ -160,6 +167,7 @@ def test_fused_kernel_cache_follows_weights():
     net = _tiny()
     plain = _twin(net, fuse_msfb=False)
     x = torch.rand(1, 3, 32, 32)
+    assert plain.channels_last is None and not plain.training
     with torch.no_grad():
         net(x)  # fills the caches
         for model in (net, plain):
