@@ -61,12 +61,25 @@ back; ``code`` is then the 1/4-scale code of the padded image.
   runs as one 5x5 convolution with the 3x3 kernels zero-padded; the fused
   kernels are built from the stored ones at every call while gradients are
   recorded, and cached (per tensor version) otherwise.
-* without autograd, the dense concatenations are written into one
-  preallocated buffer per block instead of being concatenated again for
-  every 1x1 fusion, and the resizes of the unit outputs run once on the
-  buffer.
+  The fused 5x5 costs more multiply-adds than the pair (16 of its 25 taps
+  are zeros for half the outputs) but runs one wider convolution instead
+  of two thin ones and drops a concatenation; on CPU the first layer
+  (``C -> 2C``) gains, the second (``2C -> 4C``) can lose:
+  ``fuse_msfb=(1,)`` fuses the first only.
+* ``channels_last`` (default on CPU): oneDNN's convolutions on these thin
+  (24-48 channel) maps are markedly faster in it.
+* the resizes between scales run once on the concatenated unit outputs
+  instead of once per unit (bilinear is per channel: identical), and the
+  official's discarded resize and the 1x1 fusions whose output the
+  official discards are skipped.
+* without autograd and in NCHW, the dense concatenations are written into
+  one preallocated buffer per block instead of being concatenated again for
+  every 1x1 fusion (with autograd, or channels_last, ``torch.cat`` as in
+  the official).
 * the ISCB's pools are computed hierarchically (``pool8 = pool2(pool4)``,
   ``pool4 = pool2(pool2)``), which is exact for floor-mode max pools.
+
+``benchmarks/bench_ssidkd.py`` times this against the official dataflow.
 """
 from typing import List, Optional, Sequence, Tuple, Union
 
