@@ -126,8 +126,8 @@ def main(argv=None) -> None:
         help='folder holding the official model.py')
     parser.add_argument(
         '--out',
-        default=osp.join(osp.dirname(osp.abspath(__file__)),
-                         'ssidkd_parity.npz'))
+        default=osp.join(
+            osp.dirname(osp.abspath(__file__)), 'ssidkd_parity.npz'))
     args = parser.parse_args(argv)
     official = _import_official(args.official)
     net = torch.nn.DataParallel(official.ODE_DerainNet())

@@ -31,8 +31,7 @@ def main(argv=None) -> dict:
     parser.add_argument('src', help='official net_latest or state dict')
     parser.add_argument('dst', help='output mmderain checkpoint')
     args = parser.parse_args(argv)
-    generator, dropped = convert_official_ssidkd_checkpoint(
-        args.src, args.dst)
+    generator, dropped = convert_official_ssidkd_checkpoint(args.src, args.dst)
     print(f'{args.src} -> {args.dst}: generator={generator}')
     if dropped:
         print(f'not converted: {", ".join(dropped)}')

@@ -37,10 +37,9 @@ __all__ = [
     'convert_official_rain2avoid', 'convert_official_rain2avoid_checkpoint',
     'convert_official_sagan_critic', 'convert_official_ssidkd',
     'convert_official_ssidkd_checkpoint',
-    'convert_official_vrgnet_checkpoints',
-    'convert_official_vrgnet_derainer', 'convert_official_vrgnet_ed',
-    'load_official_rain2avoid', 'load_official_ssidkd',
-    'load_official_state_dict', 'prenet_variant', 'rain2avoid_our_key',
-    'save_converted_checkpoint', 'ssidkd_our_key', 'unused_official_units',
-    'vrgnet_converter_for'
+    'convert_official_vrgnet_checkpoints', 'convert_official_vrgnet_derainer',
+    'convert_official_vrgnet_ed', 'load_official_rain2avoid',
+    'load_official_ssidkd', 'load_official_state_dict', 'prenet_variant',
+    'rain2avoid_our_key', 'save_converted_checkpoint', 'ssidkd_our_key',
+    'unused_official_units', 'vrgnet_converter_for'
 ]

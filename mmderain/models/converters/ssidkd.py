@@ -177,8 +177,7 @@ def _arch_args(sd: Mapping[str, torch.Tensor], name: str) -> dict:
     """``channels`` and ``num_units`` implied by the official keys."""
     try:
         channels = [
-            int(sd[f'head.convLayer_{s}.0.weight'].shape[0])
-            for s in (1, 2, 4)
+            int(sd[f'head.convLayer_{s}.0.weight'].shape[0]) for s in (1, 2, 4)
         ]
     except KeyError as err:
         raise CheckpointError(
@@ -193,9 +192,8 @@ def _arch_args(sd: Mapping[str, torch.Tensor], name: str) -> dict:
     return dict(channels=channels, num_units=num_units)
 
 
-def convert_official_ssidkd(
-        state_dict: Mapping[str, torch.Tensor],
-        name: str = 'state dict') -> Tuple[dict, dict]:
+def convert_official_ssidkd(state_dict: Mapping[str, torch.Tensor],
+                            name: str = 'state dict') -> Tuple[dict, dict]:
     """Map an official ``ODE_DerainNet`` state dict onto
     :class:`SSIDKDNet`.
 

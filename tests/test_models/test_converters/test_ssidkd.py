@@ -20,8 +20,7 @@ from tests._helpers import TEST_DATA, run_tool
 
 def _maker():
     path = osp.join(TEST_DATA, 'make_ssidkd_fixture.py')
-    spec = importlib.util.spec_from_file_location('ssidkd_fixture_maker',
-                                                  path)
+    spec = importlib.util.spec_from_file_location('ssidkd_fixture_maker', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -87,8 +86,7 @@ def test_key_mapping_examples():
         == ('ed2.enc4.fusions.1.weight', -1)
     assert ssidkd_our_key('encoder_decoder_1.catLayer_3.0.bias') == (
         'ed1.merge_4to2.bias', -1)
-    assert ssidkd_our_key('head.convLayer_4.0.weight') == ('head.2.weight',
-                                                           -1)
+    assert ssidkd_our_key('head.convLayer_4.0.weight') == ('head.2.weight', -1)
     assert ssidkd_our_key('tail.catLayer.0.bias') == ('tail.bias', -1)
 
 
@@ -104,10 +102,7 @@ def test_parity_with_official_outputs(tmp_path, fixture, official_sd):
     assert ckpt['meta']['source'] == 'cuiyixin555/SSID-KD'
     assert ckpt['meta']['generator'] == generator
     assert ckpt['meta']['converted_from'] == 'net_latest'
-    state = {
-        k[len('generator.'):]: v
-        for k, v in ckpt['state_dict'].items()
-    }
+    state = {k[len('generator.'):]: v for k, v in ckpt['state_dict'].items()}
     assert all(k.startswith('generator.') for k in ckpt['state_dict'])
     net = SSIDKDNet().eval()
     net.load_state_dict(state, strict=True)
@@ -185,8 +180,8 @@ def test_unknown_key_named(official_sd):
     sd['module.encoder_decoder_1.extra.weight'] = torch.zeros(1)
     with pytest.raises(CheckpointError, match='unexpected keys') as err:
         convert_official_ssidkd(sd)
-    assert 'encoder_decoder_1.extra.weight' in str(err.value) or (
-        'ed1.extra.weight' in str(err.value))
+    assert 'encoder_decoder_1.extra.weight' in str(
+        err.value) or ('ed1.extra.weight' in str(err.value))
 
 
 def test_not_ssidkd(tmp_path):

@@ -61,14 +61,27 @@ back; ``code`` is then the 1/4-scale code of the padded image.
   runs as one 5x5 convolution with the 3x3 kernels zero-padded; the fused
   kernels are built from the stored ones at every call while gradients are
   recorded, and cached (per tensor version) otherwise.
-* without autograd, the dense concatenations are written into one
-  preallocated buffer per block instead of being concatenated again for
-  every 1x1 fusion, and the resizes of the unit outputs run once on the
-  buffer.
+  The fused 5x5 costs more multiply-adds than the pair (16 of its 25 taps
+  are zeros for half the outputs) but runs one wider convolution instead
+  of two thin ones and drops a concatenation; on CPU the first layer
+  (``C -> 2C``) gains, the second (``2C -> 4C``) can lose:
+  ``fuse_msfb=(1,)`` fuses the first only.
+* ``channels_last`` (default on CPU): oneDNN's convolutions on these thin
+  (24-48 channel) maps are markedly faster in it.
+* the resizes between scales run once on the concatenated unit outputs
+  instead of once per unit (bilinear is per channel: identical), and the
+  official's discarded resize and the 1x1 fusions whose output the
+  official discards are skipped.
+* without autograd and in NCHW, the dense concatenations are written into
+  one preallocated buffer per block instead of being concatenated again for
+  every 1x1 fusion (with autograd, or channels_last, ``torch.cat`` as in
+  the official).
 * the ISCB's pools are computed hierarchically (``pool8 = pool2(pool4)``,
   ``pool4 = pool2(pool2)``), which is exact for floor-mode max pools.
+
+``benchmarks/bench_ssidkd.py`` times this against the official dataflow.
 """
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -83,6 +96,15 @@ MIN_SIZE = 32
 
 def _lrelu(x: torch.Tensor) -> torch.Tensor:
     return F.leaky_relu(x, _SLOPE, inplace=True)
+
+
+def _fused_layers(fuse: Union[bool, Sequence[int]]) -> Tuple[int, ...]:
+    if isinstance(fuse, bool):
+        return (1, 2) if fuse else ()
+    layers = tuple(int(k) for k in fuse)
+    if not set(layers) <= {1, 2}:
+        raise ValueError(f'fuse_msfb: layers must be 1 or 2, got {fuse}')
+    return layers
 
 
 def _conv(cin: int, cout: int, k: int) -> nn.Conv2d:
@@ -138,16 +160,17 @@ class InnerScaleBlock(nn.Module):
         p4 = F.max_pool2d(p2, 2)  # = max_pool2d(x, 4) (floor mode)
         p8 = F.max_pool2d(p4, 2)  # = max_pool2d(x, 8)
         s8 = self._convs(self.branch8, p8)
-        f = _lrelu(self.merge84(torch.cat([p4, _nearest(s8, p4.shape[-2:])],
-                                          1)))
+        f = _lrelu(
+            self.merge84(torch.cat([p4, _nearest(s8, p4.shape[-2:])], 1)))
         s4 = self._convs(self.branch4, f)
-        f = _lrelu(self.merge42(torch.cat([p2, _nearest(s4, p2.shape[-2:])],
-                                          1)))
+        f = _lrelu(
+            self.merge42(torch.cat([p2, _nearest(s4, p2.shape[-2:])], 1)))
         s2 = self._convs(self.branch2, f)
         f = _lrelu(self.merge21(torch.cat([x, _nearest(s2, size)], 1)))
         s1 = self._convs(self.branch1, f)
         merged = torch.cat(
-            [s1, _nearest(s2, size),
+            [s1,
+             _nearest(s2, size),
              _nearest(s4, size),
              _nearest(s8, size)], 1)
         return _lrelu(self.merge_all(merged)) + x
@@ -163,15 +186,18 @@ class MultiScaleFusionBlock(nn.Module):
     Args:
         channels (int): Feature channels ``C`` (``u`` has ``2C``, ``v``
             ``4C``).
-        fuse (bool): Run each parallel 3x3/5x5 pair as one 5x5 convolution
-            whose first output channels use the 3x3 kernels zero-padded to
-            5x5 (exact; the parameters keep the official layout). Defaults
-            to True.
+        fuse (bool | Sequence[int]): Which parallel 3x3/5x5 pairs (layer
+            1: ``conv{3,5}_1``, layer 2: ``conv{3,5}_2``) run as one 5x5
+            convolution whose first output channels use the 3x3 kernels
+            zero-padded to 5x5 (exact; the parameters keep the official
+            layout). True: both, False: none. Defaults to True.
     """
 
-    def __init__(self, channels: int, fuse: bool = True) -> None:
+    def __init__(self,
+                 channels: int,
+                 fuse: Union[bool, Sequence[int]] = True) -> None:
         super().__init__()
-        self.fuse_kernels = fuse
+        self.fuse_layers = _fused_layers(fuse)
         self.conv3_1 = _conv(channels, channels, 3)
         self.conv5_1 = _conv(channels, channels, 5)
         self.conv3_2 = _conv(2 * channels, 2 * channels, 3)
@@ -187,12 +213,13 @@ class MultiScaleFusionBlock(nn.Module):
         cached until any of the four tensors changes (in-place updates,
         ``load_state_dict``, ``.to()``).
         """
-        c3, c5 = getattr(self, f'conv3_{layer}'), getattr(self, f'conv5_{layer}')
+        c3 = getattr(self, f'conv3_{layer}')
+        c5 = getattr(self, f'conv5_{layer}')
         tensors = (c3.weight, c3.bias, c5.weight, c5.bias)
         record = torch.is_grad_enabled() and any(t.requires_grad
                                                  for t in tensors)
-        key = tuple((t.data_ptr(), t._version, t.dtype, t.device)
-                    for t in tensors)
+        key = tuple(
+            (t.data_ptr(), t._version, t.dtype, t.device) for t in tensors)
         if not record:
             hit = self._cache.get(layer)
             if hit is not None and hit[0] == key:
@@ -204,19 +231,16 @@ class MultiScaleFusionBlock(nn.Module):
         return weight, bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.fuse_kernels:
-            w, b = self.fused_weights(1)
-            u = _lrelu(F.conv2d(x, w, b, padding=2))
-            w, b = self.fused_weights(2)
-            v = _lrelu(F.conv2d(u, w, b, padding=2))
-        else:
-            u = torch.cat(
-                [_lrelu(self.conv3_1(x)),
-                 _lrelu(self.conv5_1(x))], 1)
-            v = torch.cat(
-                [_lrelu(self.conv3_2(u)),
-                 _lrelu(self.conv5_2(u))], 1)
-        return self.fuse(v) + x
+        u = self._pair(1, x)
+        return self.fuse(self._pair(2, u)) + x
+
+    def _pair(self, layer: int, x: torch.Tensor) -> torch.Tensor:
+        if layer in self.fuse_layers:
+            w, b = self.fused_weights(layer)
+            return _lrelu(F.conv2d(x, w, b, padding=2))
+        c3 = getattr(self, f'conv3_{layer}')
+        c5 = getattr(self, f'conv5_{layer}')
+        return torch.cat([_lrelu(c3(x)), _lrelu(c5(x))], 1)
 
     def _apply(self, fn, *args, **kwargs):
         self._cache = {}
@@ -229,10 +253,13 @@ class SSIDKDUnit(nn.Module):
 
     Args:
         channels (int): Feature channels.
-        fuse_msfb (bool): See :class:`MultiScaleFusionBlock`.
+        fuse_msfb (bool | Sequence[int]): See
+            :class:`MultiScaleFusionBlock`.
     """
 
-    def __init__(self, channels: int, fuse_msfb: bool = True) -> None:
+    def __init__(self,
+                 channels: int,
+                 fuse_msfb: Union[bool, Sequence[int]] = True) -> None:
         super().__init__()
         self.iscb = InnerScaleBlock(channels)
         self.msfb = MultiScaleFusionBlock(channels, fuse_msfb)
@@ -254,13 +281,14 @@ class DenseUnits(nn.Module):
         channels (int): Feature channels ``C``.
         num_units (int): ``n``; the unit's weights are shared by the ``n``
             steps, the 1x1 fusions (``(i + 2)C -> C``) are not.
-        fuse_msfb (bool): See :class:`MultiScaleFusionBlock`.
+        fuse_msfb (bool | Sequence[int]): See
+            :class:`MultiScaleFusionBlock`.
     """
 
     def __init__(self,
                  channels: int,
                  num_units: int,
-                 fuse_msfb: bool = True) -> None:
+                 fuse_msfb: Union[bool, Sequence[int]] = True) -> None:
         super().__init__()
         self.channels = channels
         self.num_units = num_units
@@ -269,10 +297,11 @@ class DenseUnits(nn.Module):
             _conv((i + 2) * channels, channels, 1) for i in range(num_units))
 
     def forward(
-        self,
-        x: torch.Tensor,
-        inject: Optional[torch.Tensor] = None
-    ) -> Tuple[torch.Tensor, torch.Tensor]:
+            self,
+            x: torch.Tensor,
+            inject: Optional[torch.Tensor] = None,
+            need_out: bool = True
+    ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """Run the block.
 
         Args:
@@ -280,20 +309,24 @@ class DenseUnits(nn.Module):
             inject (Tensor, optional): The ``stack`` of the matching block
                 (B x (n+1)C x H x W); its unit outputs are added to the
                 inputs of ours.
+            need_out (bool): Compute ``out``; the official discards it for
+                several encoders (only their unit outputs are used), then
+                the last 1x1 fusion is skipped. Defaults to True.
 
         Returns:
-            tuple[Tensor, Tensor]: ``stack`` = ``cat(x, t_1 .. t_n)``
+            tuple[Tensor, Tensor | None]: ``stack`` = ``cat(x, t_1 .. t_n)``
             (B x (n+1)C x H x W, the official ``cat`` list concatenated)
-            and ``out`` (B x C x H x W).
+            and ``out`` (B x C x H x W; None unless ``need_out``).
         """
         c, n = self.channels, self.num_units
         buffered = not (torch.is_grad_enabled() and
-                        (x.requires_grad or any(
-                            p.requires_grad for p in self.parameters())))
+                        (x.requires_grad or any(p.requires_grad
+                                                for p in self.parameters())))
+        # channel slices of a channels_last buffer are not dense: cat there
+        buffered = buffered and x.is_contiguous()
         if buffered:
             # No autograd: one buffer, written slice by slice.
-            stack = x.new_empty((x.shape[0], (n + 1) * c) +
-                                tuple(x.shape[2:]))
+            stack = x.new_empty((x.shape[0], (n + 1) * c) + tuple(x.shape[2:]))
             stack[:, :c] = x
             parts = None
         else:
@@ -309,7 +342,10 @@ class DenseUnits(nn.Module):
             else:
                 parts.append(t)
                 cat = torch.cat(parts, 1)
-            out = _lrelu(self.fusions[i](cat))
+            if i < n - 1 or need_out:
+                out = _lrelu(self.fusions[i](cat))
+            else:
+                out = None
         return (stack if buffered else cat), out
 
 
@@ -335,16 +371,16 @@ class EncoderDecoder4(_EncoderDecoder):
     Args:
         channels (Sequence[int]): ``(C1, C2, C4)``.
         num_units (Sequence[int]): ``(n1, n2, n4)``.
-        fuse_msfb (bool): See :class:`MultiScaleFusionBlock`.
+        fuse_msfb (bool | Sequence[int]): See
+            :class:`MultiScaleFusionBlock`.
     """
 
     def __init__(self, channels: Sequence[int], num_units: Sequence[int],
-                 fuse_msfb: bool) -> None:
+                 fuse_msfb: Union[bool, Sequence[int]]) -> None:
         super().__init__()
         self.enc4 = DenseUnits(channels[2], num_units[2], fuse_msfb)
 
-    def forward(self,
-                fea4: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, fea4: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Returns ``(fea4 + out, stack)``."""
         stack, out = self.enc4(fea4)
         return fea4 + out, stack
@@ -356,11 +392,12 @@ class EncoderDecoder2(_EncoderDecoder):
     Args:
         channels (Sequence[int]): ``(C1, C2, C4)``.
         num_units (Sequence[int]): ``(n1, n2, n4)``.
-        fuse_msfb (bool): See :class:`MultiScaleFusionBlock`.
+        fuse_msfb (bool | Sequence[int]): See
+            :class:`MultiScaleFusionBlock`.
     """
 
     def __init__(self, channels: Sequence[int], num_units: Sequence[int],
-                 fuse_msfb: bool) -> None:
+                 fuse_msfb: Union[bool, Sequence[int]]) -> None:
         super().__init__()
         _, c2, c4 = channels
         _, n2, n4 = num_units
@@ -370,16 +407,16 @@ class EncoderDecoder2(_EncoderDecoder):
         self.merge_2to4 = _conv(c2 * n2, c4, 3)
         self.merge_4to2 = _conv(c4 * n4, c2, 3)
 
-    def forward(self, fea2: torch.Tensor, ed4_stack: torch.Tensor
-                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor,
-                           torch.Tensor]:
+    def forward(
+        self, fea2: torch.Tensor, ed4_stack: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Returns ``(fea2 + out, enc2 stack, dec2 stack, enc4 stack)``."""
         h, w = fea2.shape[-2:]
         c2, c4 = self.enc2.channels, self.enc4.channels
-        en2, _ = self.enc2(fea2)
+        en2, _ = self.enc2(fea2, need_out=False)
         x = self._merge(self.merge_2to4, self._units(en2, c2),
                         (h // 2, w // 2))
-        en4, _ = self.enc4(x, ed4_stack)
+        en4, _ = self.enc4(x, ed4_stack, need_out=False)
         x = self._merge(self.merge_4to2, self._units(en4, c4), (h, w))
         de2, out = self.dec2(x, en2)
         return fea2 + out, en2, de2, en4
@@ -394,11 +431,12 @@ class EncoderDecoder1(_EncoderDecoder):
     Args:
         channels (Sequence[int]): ``(C1, C2, C4)``.
         num_units (Sequence[int]): ``(n1, n2, n4)``.
-        fuse_msfb (bool): See :class:`MultiScaleFusionBlock`.
+        fuse_msfb (bool | Sequence[int]): See
+            :class:`MultiScaleFusionBlock`.
     """
 
     def __init__(self, channels: Sequence[int], num_units: Sequence[int],
-                 fuse_msfb: bool) -> None:
+                 fuse_msfb: Union[bool, Sequence[int]]) -> None:
         super().__init__()
         c1, c2, c4 = channels
         n1, n2, n4 = num_units
@@ -419,19 +457,20 @@ class EncoderDecoder1(_EncoderDecoder):
         h, w = fea1.shape[-2:]
         c1, c2, c4 = (self.enc1.channels, self.enc2.channels,
                       self.enc4.channels)
-        en1, _ = self.enc1(fea1)
+        en1, _ = self.enc1(fea1, need_out=False)
         en2_in = self._merge(self.merge_1to2, self._units(en1, c1),
                              (h // 2, w // 2))
-        en2, _ = self.enc2(en2_in, ed2_en2)
+        en2, _ = self.enc2(en2_in, ed2_en2, need_out=False)
         x = self._merge(self.merge_2to4, self._units(en2, c2),
                         (h // 4, w // 4))
-        en4, _ = self.enc4(x, ed2_en4)
+        en4, _ = self.enc4(x, ed2_en4, need_out=False)
         code = en4[:, -c4:]
         x = self._merge(self.merge_4to2, self._units(en4, c4),
                         (h // 2, w // 2))
         de2, out = self.dec2(x, ed2_de2)
         last = out + en2_in
-        if torch.is_grad_enabled() and de2.requires_grad:
+        if (torch.is_grad_enabled() and de2.requires_grad
+                or not de2.is_contiguous()):
             ups = torch.cat([de2[:, c2:-c2], last], 1)
         else:
             # no autograd: the last unit output is not needed any more
@@ -456,22 +495,30 @@ class SSIDKDNet(nn.Module):
         num_units (Sequence[int]): Units (steps of the shared unit) per
             dense block at scales 1, 1/2, 1/4. Defaults to the official
             ``(10, 4, 2)``.
-        fuse_msfb (bool): Run the MSFBs' parallel 3x3/5x5 convolutions as
-            one 5x5 convolution each (exact, same weights). Defaults to
-            True.
+        fuse_msfb (bool | Sequence[int]): Run the MSFBs' parallel 3x3/5x5
+            convolutions as one 5x5 convolution (exact, same weights):
+            True for both layers, False for none, or the layers (1, 2).
+            Defaults to True.
+        channels_last (bool, optional): Run the features in the
+            channels_last memory format (the outputs are returned
+            contiguous); None: on CPU only, where oneDNN's convolutions
+            on these thin feature maps are faster in it. Exact up to float
+            rounding. Defaults to None.
     """
 
     def __init__(self,
                  channels: Sequence[int] = (24, 32, 48),
                  num_units: Sequence[int] = (10, 4, 2),
-                 fuse_msfb: bool = True) -> None:
+                 fuse_msfb: Union[bool, Sequence[int]] = True,
+                 channels_last: Optional[bool] = None) -> None:
         super().__init__()
         channels, num_units = tuple(channels), tuple(num_units)
-        if len(channels) != 3 or len(num_units) != 3 or min(
-                channels + num_units) < 1:
+        if len(channels) != 3 or len(num_units) != 3 or min(channels +
+                                                            num_units) < 1:
             raise ValueError('channels and num_units must hold 3 positive '
                              f'ints each, got {channels} and {num_units}')
         self.channels, self.num_units = channels, num_units
+        self.channels_last = channels_last
         self.head = nn.ModuleList(_conv(3, c, 3) for c in channels)
         self.ed4 = EncoderDecoder4(channels, num_units, fuse_msfb)
         self.ed2 = EncoderDecoder2(channels, num_units, fuse_msfb)
@@ -479,8 +526,8 @@ class SSIDKDNet(nn.Module):
         self.tail = _conv(sum(channels), 3, 3)
 
     def forward(
-            self,
-            x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+            self, x: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Derain ``x``.
 
         Args:
@@ -494,10 +541,15 @@ class SSIDKDNet(nn.Module):
         h, w = x.shape[-2:]
         img = _pad_to_min(x)
         hp, wp = img.shape[-2:]
+        last = self.channels_last
+        if last is None:
+            last = x.device.type == 'cpu'
+        if last:
+            img = img.contiguous(memory_format=torch.channels_last)
         imgs = (img, _resize(img, (hp // 2, wp // 2)),
                 _resize(img, (hp // 4, wp // 4)))
-        fea1, fea2, fea4 = (_lrelu(conv(i)) for conv, i in zip(self.head,
-                                                               imgs))
+        fea1, fea2, fea4 = (_lrelu(conv(i))
+                            for conv, i in zip(self.head, imgs))
         de4, ed4_stack = self.ed4(fea4)
         de2, en2, dec2, en4 = self.ed2(fea2, ed4_stack)
         de1, code = self.ed1(fea1, en2, dec2, en4)
@@ -507,7 +559,8 @@ class SSIDKDNet(nn.Module):
         rain = _lrelu(self.tail(merged))
         if (hp, wp) != (h, w):
             rain = rain[..., :h, :w]
-        return x - rain, rain, code
+        rain = rain.contiguous()
+        return x - rain, rain, code.contiguous()
 
 
 def _pad_to_min(x: torch.Tensor) -> torch.Tensor:
