@@ -34,8 +34,7 @@ test_evaluator = [
 ]
 val_evaluator = test_evaluator
 param_scheduler = [
-    dict(
-        type='MultiStepLR', by_epoch=False, milestones=[600, 800], gamma=0.5)
+    dict(type='MultiStepLR', by_epoch=False, milestones=[600, 800], gamma=0.5)
 ]
 train_cfg = dict(max_iters=1000, val_interval=1000)
 default_hooks = dict(

@@ -17,11 +17,11 @@ from .unpaired_image_dataset import UnpairedImageDataset
 
 __all__ = [
     'BaseDerainDataset', 'PairedImageDataset', 'natural_sort_key',
-    'PairedUnpairedDataset',
-    'SDRDataset', 'SideBySideDataset', 'ManyToOneDataset', 'IndexFileDataset',
-    'SPA_GT_RULE', 'MixedDataset', 'MixedDatasetSampler', 'MIXED_META_KEYS',
-    'UnpairedImageDataset', 'AddRainStreaks', 'CheckPairedSize',
-    'LoadImageFromFile', 'PairedRandomCrop', 'SplitSideBySide',
-    'check_paired_size', 'line_kernel', 'synthesize_rain', 'LmdbImageReader',
-    'LmdbCorruptError', 'read_lmdb_image', 'read_meta_info'
+    'PairedUnpairedDataset', 'SDRDataset', 'SideBySideDataset',
+    'ManyToOneDataset', 'IndexFileDataset', 'SPA_GT_RULE', 'MixedDataset',
+    'MixedDatasetSampler', 'MIXED_META_KEYS', 'UnpairedImageDataset',
+    'AddRainStreaks', 'CheckPairedSize', 'LoadImageFromFile',
+    'PairedRandomCrop', 'SplitSideBySide', 'check_paired_size', 'line_kernel',
+    'synthesize_rain', 'LmdbImageReader', 'LmdbCorruptError',
+    'read_lmdb_image', 'read_meta_info'
 ]

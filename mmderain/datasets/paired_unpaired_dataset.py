@@ -9,7 +9,6 @@ from torch.utils.data import Dataset
 from mmderain.registry import DATASETS
 
 
-
 def pack_unpaired(key: str = 'real_img') -> dict:
     """``PackInputs`` keeping the unpaired image ``key`` as a data field.
 
@@ -108,7 +107,9 @@ class PairedUnpairedDataset(Dataset):
     def __len__(self) -> int:
         return len(self.paired)
 
-    def merge(self, paired: dict, unpaired: dict,
+    def merge(self,
+              paired: dict,
+              unpaired: dict,
               unpaired_idx: Optional[int] = None) -> dict:
         """Add the unpaired sample's image, path and key to ``paired``.
 

@@ -47,6 +47,7 @@ CONVERTERS = {
     'R2AUNet': 'tools/convert/rain2avoid.py',
     'R2AResNet': 'tools/convert/rain2avoid.py',
     'DnCNN': 'tools/convert/rain2avoid.py',
+    'SSIDKDNet': 'tools/convert/ssidkd.py',
 }
 #: Official checkpoint containers that hold no state dict at the top level
 #: (recognised by their entries), for error messages.
@@ -55,6 +56,10 @@ OFFICIAL_CONTAINERS = [
         entries=('model', 'optimizer', 'scheduler'),
         what='an official Rain2Avoid model.pkl',
         tool='tools/convert/rain2avoid.py'),
+    dict(
+        entries=('net', 'clock_net', 'opt_net'),
+        what='an official SSID-KD net_latest',
+        tool='tools/convert/ssidkd.py'),
 ]
 
 _URL_SCHEMES = ('http://', 'https://')

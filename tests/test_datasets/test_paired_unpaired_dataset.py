@@ -42,8 +42,7 @@ def _dataset(roots, pipeline=None, **kwargs):
             type='PairedImageDataset',
             data_root=paired,
             pipeline=[
-                dict(type='LoadImageFromFile', key='img',
-                     channel_order='rgb'),
+                dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
                 dict(type='LoadImageFromFile', key='gt', channel_order='rgb'),
                 dict(type='PairedRandomCrop', patch_size=CROP),
             ]),
@@ -51,8 +50,7 @@ def _dataset(roots, pipeline=None, **kwargs):
             type='UnpairedImageDataset',
             data_root=real,
             pipeline=[
-                dict(type='LoadImageFromFile', key='img',
-                     channel_order='rgb'),
+                dict(type='LoadImageFromFile', key='img', channel_order='rgb'),
                 dict(type='PairedRandomCrop', patch_size=CROP, keys=['img']),
             ]),
         pipeline=pipeline,
@@ -110,8 +108,7 @@ def test_bad_configs_are_named(roots, tmp_path):
     ds = PairedUnpairedDataset(
         paired=dict(type='PairedImageDataset', data_root=paired),
         unpaired=dict(
-            type='UnpairedImageDataset',
-            data_root=real,
+            type='UnpairedImageDataset', data_root=real,
             pipeline=[]))  # the image is never loaded
     with pytest.raises(ValueError, match='no "img" after its pipeline'):
         ds[0]

@@ -294,3 +294,17 @@ def test_inference_needs_only_the_derainer_of_a_joint_model(tmp_path):
     runner = build_runner(cfg, load_from=path, work_dir=str(tmp_path / 'w2'))
     with pytest.raises(CheckpointError, match='missing keys'):
         runner.load_or_resume()
+
+
+@pytest.mark.parametrize(
+    'entries, tool',
+    [(('model', 'optimizer', 'scheduler'), 'tools/convert/rain2avoid.py'),
+     (('net', 'clock_net', 'opt_net'), 'tools/convert/ssidkd.py')])
+def test_official_containers_name_their_converter(entries, tool):
+    """An official training file (model.pkl, net_latest) holds no state dict
+    at the top level: the error says which converter reads it."""
+    from mmderain.utils.safe_loading import (CheckpointError,
+                                             extract_state_dict)
+    checkpoint = {k: {'w': torch.zeros(1)} for k in entries}
+    with pytest.raises(CheckpointError, match=f'python {tool} net_latest'):
+        extract_state_dict(checkpoint, 'net_latest')

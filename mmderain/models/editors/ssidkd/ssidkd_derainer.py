@@ -73,8 +73,8 @@ class SSIDKDDerainer(BaseDerainer):
 
     def __init__(self,
                  generator: dict,
-                 pixel_loss: Union[dict, Sequence[dict]] = dict(
-                     type='SSIMLoss'),
+                 pixel_loss: Union[dict,
+                                   Sequence[dict]] = dict(type='SSIMLoss'),
                  prior_losses: Optional[Sequence[dict]] = None,
                  code_loss: Optional[dict] = None,
                  kd_mode: Optional[str] = None,
@@ -134,7 +134,7 @@ class SSIDKDDerainer(BaseDerainer):
         self.teacher_loaded = True
 
     def run_generator(
-            self, inputs: torch.Tensor
+        self, inputs: torch.Tensor
     ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(derain, rain, code)`` of preprocessed images."""
         x, (h, w) = self._pad(inputs)

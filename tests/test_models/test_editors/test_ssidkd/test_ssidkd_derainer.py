@@ -56,17 +56,19 @@ def _batch(n=2, size=32, real=True, seed=0):
     g = torch.Generator().manual_seed(seed)
     inputs, samples = [], []
     for _ in range(n):
-        gt = torch.randint(0, 200, (3, size, size), generator=g,
-                           dtype=torch.uint8)
-        img = (gt + torch.randint(0, 56, (3, size, size),
-                                  generator=g)).to(torch.uint8)
+        gt = torch.randint(
+            0, 200, (3, size, size), generator=g, dtype=torch.uint8)
+        img = (gt + torch.randint(0, 56, (3, size, size), generator=g)).to(
+            torch.uint8)
         ds = DataSample(gt_img=gt)
         meta = dict(img_channel_order='rgb', gt_channel_order='rgb')
         if real:
             ds.set_tensor_data(
                 dict(
                     real_img=torch.randint(
-                        0, 256, (3, size, size), generator=g,
+                        0,
+                        256, (3, size, size),
+                        generator=g,
                         dtype=torch.uint8)))
             meta['real_img_channel_order'] = 'rgb'
         ds.set_metainfo(meta)
@@ -99,8 +101,8 @@ def test_inference_returns_the_derained_image_of_any_size():
     assert out.shape == x.shape
     torch.testing.assert_close(out, derain)
     torch.testing.assert_close(x - rain, derain)
-    pred = model(*_preprocessed(model, _batch(n=1, real=False)),
-                 mode='predict')
+    pred = model(
+        *_preprocessed(model, _batch(n=1, real=False)), mode='predict')
     assert pred[0].output.pred_img.shape == (3, 32, 32)
 
 
@@ -171,12 +173,9 @@ def test_bad_settings_are_refused(kwargs, match):
 def test_stage_hook_initialises_the_whole_student_from_the_teacher():
     teacher = _build()
     student = _build(kd_mode='official', **STUDENT)
-    state = {
-        k: v + 1.0
-        for k, v in teacher.generator.state_dict().items()
-    }
-    hook = LoadStageCheckpointHook('unused.pth', teacher=False,
-                                   init_prefixes=('', ))
+    state = {k: v + 1.0 for k, v in teacher.generator.state_dict().items()}
+    hook = LoadStageCheckpointHook(
+        'unused.pth', teacher=False, init_prefixes=('', ))
     hook.init_generator(student.generator, state, 'unused.pth')
     for k, v in student.generator.state_dict().items():
         assert torch.equal(v, state[k]), k

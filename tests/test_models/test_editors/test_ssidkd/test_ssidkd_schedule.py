@@ -22,7 +22,9 @@ STUDENTS = {
     osp.join(CFG,
              'ssidkd_student-distill-c12-u4_b2-p128-300i_rain100l-real.py'),
 }
-TINY = ['model.generator.channels=[3,4,5]', 'model.generator.num_units=[1,1,1]']
+TINY = [
+    'model.generator.channels=[3,4,5]', 'model.generator.num_units=[1,1,1]'
+]
 
 
 def _common(pairs, iters=2):
@@ -52,8 +54,9 @@ def teacher(tmp_path_factory):
     real.mkdir()
     rng = np.random.default_rng(1)
     for k in range(3):
-        cv2.imwrite(str(real / f'{k + 1}.jpg'),
-                    rng.integers(0, 256, (36 + k, 41, 3), dtype=np.uint8))
+        cv2.imwrite(
+            str(real / f'{k + 1}.jpg'),
+            rng.integers(0, 256, (36 + k, 41, 3), dtype=np.uint8))
     work = str(tmp / 'teacher')
     run_tool('train.py', [
         TEACHER, '--work-dir', work, '--cfg-options',
@@ -79,8 +82,7 @@ def test_student_starts_from_the_teacher_and_trains(teacher, mode):
     logged = [s for s in _scalars(work) if 'loss_code' in s]
     assert logged, 'the student logged no code loss'
     first = logged[0]
-    assert {'loss_L1Loss', 'loss_DarkChannelLoss',
-            'loss_TVLoss'} <= set(first)
+    assert {'loss_L1Loss', 'loss_DarkChannelLoss', 'loss_TVLoss'} <= set(first)
     if mode == 'distill':
         # student == teacher at the start: KL = 0 but for the rounding of
         # the teacher's fused MSFB kernels (eval mode) against the
@@ -95,5 +97,4 @@ def test_student_starts_from_the_teacher_and_trains(teacher, mode):
         osp.join(work, 'iter_1.pth'), map_location='cpu')['state_dict']
     gen = [k for k in end if k.startswith('generator.')]
     assert gen and not any(k.startswith('teacher') for k in end)
-    assert max((end[k] - start[k]).abs().max().item()
-               for k in gen) < 2e-4
+    assert max((end[k] - start[k]).abs().max().item() for k in gen) < 2e-4
