@@ -2,11 +2,13 @@
 """Reading official checkpoints and writing converted mmderain ones."""
 import io
 import os.path as osp
-from typing import Callable, Dict, Mapping, Sequence, Tuple, Type
+from collections import OrderedDict
+from typing import Callable, Dict, List, Mapping, Sequence, Tuple, Type
 
 import torch
 
 from mmderain.utils.checkpoint import AtomicLocalBackend
+from mmderain.utils.safe_loading import CheckpointError, load_checkpoint_file
 
 
 def convert_official_checkpoint(src: str, dst: str,
@@ -63,6 +65,50 @@ def load_official_state_dict(src: str) -> dict:
     if isinstance(official, dict) and 'state_dict' in official:
         official = official['state_dict']
     return official
+
+
+def _is_state_dict(obj) -> bool:
+    return isinstance(obj, Mapping) and bool(obj) and all(
+        isinstance(v, torch.Tensor) for v in obj.values())
+
+
+def read_official_container(src: str, entry: str,
+                            expected: str) -> Tuple['OrderedDict', List[str]]:
+    """The state dict of an official training file, read weights-only.
+
+    Accepts a bare state dict, or a dict holding one under ``entry`` (the
+    official name, e.g. ``'model'`` or ``'net'``) or ``'state_dict'``.
+
+    Args:
+        src (str): The file.
+        entry (str): The official entry of the network's state dict.
+        expected (str): What the file should be, for error messages.
+
+    Returns:
+        tuple[OrderedDict, list[str]]: The state dict and the other
+        top-level entries, not converted (e.g. the optimiser's).
+
+    Raises:
+        FileNotFoundError: If ``src`` does not exist.
+        CheckpointError: If ``src`` cannot be read weights-only or holds no
+            state dict where one is expected (naming the file and entry).
+    """
+    ckpt = load_checkpoint_file(src, map_location='cpu')
+    if not isinstance(ckpt, Mapping):
+        raise CheckpointError(f'{src} holds a {type(ckpt).__name__}: '
+                              f'{expected}')
+    if _is_state_dict(ckpt):
+        return OrderedDict(ckpt), []
+    for name in (entry, 'state_dict'):
+        if name not in ckpt:
+            continue
+        if not _is_state_dict(ckpt[name]):
+            raise CheckpointError(
+                f'{src}: entry {name!r} holds no state dict of tensors '
+                f'(a {type(ckpt[name]).__name__}); {expected}')
+        return OrderedDict(ckpt[name]), [k for k in ckpt if k != name]
+    raise CheckpointError(f"{src} has no {entry!r} entry (its keys: "
+                          f'{first_keys(ckpt)}): {expected}')
 
 
 def save_converted_checkpoint(state_dict: dict, meta: dict, dst: str) -> None:

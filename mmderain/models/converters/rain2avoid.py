@@ -44,9 +44,9 @@ from typing import Dict, List, Mapping, Optional, Tuple
 import torch
 
 from mmderain.models.archs import DnCNN, R2AResNet, R2AUNet
-from mmderain.utils.safe_loading import CheckpointError, load_checkpoint_file
+from mmderain.utils.safe_loading import CheckpointError
 from .official import (check_layout, expected_shapes, first_keys,
-                       save_converted_checkpoint)
+                       read_official_container, save_converted_checkpoint)
 
 #: ``meta['source']`` of converted files.
 R2A_SOURCE = ('ytpeng-aimlab/Rain2Avoid-Self-Supervised-Single-Image-'
@@ -70,11 +70,6 @@ _RESNET_UP = re.compile(r'^up(\d)\.main\.0\.(weight|bias)$')
 _RESNET_DROPPED = ('resnet18.', 'resnet.')
 
 
-def _is_state_dict(obj) -> bool:
-    return isinstance(obj, Mapping) and bool(obj) and all(
-        isinstance(v, torch.Tensor) for v in obj.values())
-
-
 def load_official_rain2avoid(
         src: str) -> Tuple[Dict[str, torch.Tensor], List[str]]:
     """Read an official Rain2Avoid file, weights only.
@@ -95,24 +90,10 @@ def load_official_rain2avoid(
             no state dict where one is expected (naming the file and the
             entry).
     """
-    ckpt = load_checkpoint_file(src, map_location='cpu')
-    expected = ("expected an official model.pkl ({'model': UNet state dict, "
-                "'optimizer': ..., 'scheduler': ...}) or a bare state dict")
-    if not isinstance(ckpt, Mapping):
-        raise CheckpointError(f'{src} holds a {type(ckpt).__name__}: '
-                              f'{expected}')
-    if _is_state_dict(ckpt):
-        return OrderedDict(ckpt), []
-    for entry in ('model', 'state_dict'):
-        if entry not in ckpt:
-            continue
-        if not _is_state_dict(ckpt[entry]):
-            raise CheckpointError(
-                f'{src}: entry {entry!r} holds no state dict of tensors '
-                f'(a {type(ckpt[entry]).__name__}); {expected}')
-        return OrderedDict(ckpt[entry]), [k for k in ckpt if k != entry]
-    raise CheckpointError(f"{src} has no 'model' entry (its keys: "
-                          f'{first_keys(ckpt)}): {expected}')
+    return read_official_container(
+        src, 'model',
+        ("expected an official model.pkl ({'model': UNet state dict, "
+         "'optimizer': ..., 'scheduler': ...}) or a bare state dict"))
 
 
 def _detect_arch(keys, name: str) -> str:

@@ -41,9 +41,9 @@ from typing import Dict, List, Mapping, Tuple
 import torch
 
 from mmderain.models.editors.ssidkd import SSIDKDNet
-from mmderain.utils.safe_loading import CheckpointError, load_checkpoint_file
+from mmderain.utils.safe_loading import CheckpointError
 from .official import (check_layout, expected_shapes, first_keys,
-                       save_converted_checkpoint)
+                       read_official_container, save_converted_checkpoint)
 
 #: ``meta['source']`` of converted files.
 SSIDKD_SOURCE = 'cuiyixin555/SSID-KD'
@@ -83,11 +83,6 @@ _MSFB = (
 )
 
 
-def _is_state_dict(obj) -> bool:
-    return isinstance(obj, Mapping) and bool(obj) and all(
-        isinstance(v, torch.Tensor) for v in obj.values())
-
-
 def load_official_ssidkd(
         src: str) -> Tuple[Dict[str, torch.Tensor], List[str]]:
     """Read an official SSID-KD file, weights only.
@@ -107,24 +102,10 @@ def load_official_ssidkd(
         CheckpointError: If ``src`` cannot be read weights-only or holds no
             state dict where one is expected (naming the file and entry).
     """
-    ckpt = load_checkpoint_file(src, map_location='cpu')
-    expected = ("expected an official net_latest ({'net': state dict, "
-                "'clock_net': ..., 'opt_net': ...}) or a bare state dict")
-    if not isinstance(ckpt, Mapping):
-        raise CheckpointError(f'{src} holds a {type(ckpt).__name__}: '
-                              f'{expected}')
-    if _is_state_dict(ckpt):
-        return OrderedDict(ckpt), []
-    for entry in ('net', 'state_dict'):
-        if entry not in ckpt:
-            continue
-        if not _is_state_dict(ckpt[entry]):
-            raise CheckpointError(
-                f'{src}: entry {entry!r} holds no state dict of tensors '
-                f'(a {type(ckpt[entry]).__name__}); {expected}')
-        return OrderedDict(ckpt[entry]), [k for k in ckpt if k != entry]
-    raise CheckpointError(f"{src} has no 'net' entry (its keys: "
-                          f'{first_keys(ckpt)}): {expected}')
+    return read_official_container(
+        src, 'net',
+        ("expected an official net_latest ({'net': state dict, "
+         "'clock_net': ..., 'opt_net': ...}) or a bare state dict"))
 
 
 def _sub_first(rules, rest: str):
