@@ -80,7 +80,10 @@ class BaseDerainer(BaseEditModel):
       a method's own ``train_step`` (warm-ups, alternating updates).
     - :meth:`register_frozen_module`: a helper network (a distillation
       teacher) that follows the model's device and dtype but is not
-      trained, saved or switched to train mode.
+      trained, saved or switched to train mode A frozen module named
+      ``'teacher'`` is :attr:`teacher`, loaded by :meth:`load_teacher`
+      (what :class:`~mmderain.engine.hooks.LoadStageCheckpointHook`
+      calls).
     - :attr:`inference_prefixes`: the state-dict key prefixes that testing
       and deraining need (None: all). A method whose other networks only
       train (VRGNet's rain generator and critic) lists its derainer's, so
@@ -156,6 +159,7 @@ class BaseDerainer(BaseEditModel):
                              f"{self._test_opt('norm_stats')!r}")
         self._local_step = 0
         self._frozen_modules: Dict[str, nn.Module] = {}
+        self._teacher_loaded = False
 
     def _train_opt(self, key: str, default=None):
         return (self.train_cfg or {}).get(key, default)
@@ -217,6 +221,38 @@ class BaseDerainer(BaseEditModel):
     def frozen_modules(self) -> Mapping[str, nn.Module]:
         """The modules of :meth:`register_frozen_module` (read-only)."""
         return MappingProxyType(self._frozen_modules)
+
+    @property
+    def teacher(self) -> Optional[nn.Module]:
+        """The frozen module ``'teacher'`` of a distilling method (or None).
+        """
+        return self._frozen_modules.get('teacher')
+
+    @property
+    def teacher_loaded(self) -> bool:
+        """Whether :meth:`load_teacher` gave the teacher its weights."""
+        return self._teacher_loaded
+
+    def load_teacher(self, state_dict: Mapping[str, torch.Tensor]) -> None:
+        """Load generator weights into the frozen teacher (strict).
+
+        :class:`~mmderain.engine.hooks.LoadStageCheckpointHook` calls it
+        with the previous stage's generator weights on every run.
+
+        Args:
+            state_dict (dict): A generator state dict of the teacher's
+                architecture.
+
+        Raises:
+            RuntimeError: If the model has no teacher.
+        """
+        if self.teacher is None:
+            raise RuntimeError(
+                f'this {type(self).__name__} has no teacher (see its '
+                'arguments: the teacher belongs to a distilling setting)')
+        self.teacher.load_state_dict(state_dict, strict=True)
+        self.teacher.eval()
+        self._teacher_loaded = True
 
     def _apply(self, fn, *args, **kwargs):
         # move/cast the frozen modules with the model (not submodules)

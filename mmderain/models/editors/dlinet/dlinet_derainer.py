@@ -3,7 +3,6 @@
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
-import torch.nn as nn
 from mmengine.config import ConfigDict
 
 from mmderain.models.base_models import BaseDerainer
@@ -99,7 +98,6 @@ class DLINetDerainer(BaseDerainer):
                              f'{self.generator.pad_multiple} for DLINet, got '
                              f'{pad_multiple}')
         self.mask_loss = MODELS.build(mask_loss) if mask_loss else None
-        self.teacher_loaded = False
         if self.mask_loss is not None:
             if stage != 'second':
                 raise ValueError('mask_loss supervises the stage-2 detector; '
@@ -122,24 +120,6 @@ class DLINetDerainer(BaseDerainer):
     def stage(self) -> str:
         """Training stage, ``'first'`` or ``'second'``."""
         return self.generator.stage
-
-    @property
-    def teacher(self) -> Optional[nn.Module]:
-        """The frozen stage-1 network giving the mask labels (or None)."""
-        return self.frozen_modules.get('teacher')
-
-    def load_teacher(self, state_dict: Dict[str, torch.Tensor]) -> None:
-        """Load the stage-1 generator weights into the teacher (strict).
-
-        Args:
-            state_dict (dict): A stage-1 :class:`DLINet` state dict.
-        """
-        if self.teacher is None:
-            raise RuntimeError('this DLINetDerainer has no teacher (set '
-                               '`mask_loss` and `teacher`)')
-        self.teacher.load_state_dict(state_dict, strict=True)
-        self.teacher.eval()
-        self.teacher_loaded = True
 
     @torch.no_grad()
     def teacher_masks(self, inputs: torch.Tensor,

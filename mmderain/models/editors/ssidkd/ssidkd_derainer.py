@@ -106,7 +106,6 @@ class SSIDKDDerainer(BaseDerainer):
         self.prior_losses = nn.ModuleList(
             MODELS.build(cfg) for cfg in (prior_losses or ()))
         self.code_loss = MODELS.build(code_loss) if code_loss else None
-        self.teacher_loaded = False
         if kd_mode == 'distill':
             # not a submodule: out of the state dict, the optimiser and DDP
             self.register_frozen_module(
@@ -115,24 +114,6 @@ class SSIDKDDerainer(BaseDerainer):
     # ------------------------------------------------------------------ #
     # networks
     # ------------------------------------------------------------------ #
-    @property
-    def teacher(self) -> Optional[nn.Module]:
-        """The frozen teacher of ``kd_mode='distill'`` (or None)."""
-        return self.frozen_modules.get('teacher')
-
-    def load_teacher(self, state_dict: Dict[str, torch.Tensor]) -> None:
-        """Load the teacher's generator weights (strict).
-
-        Args:
-            state_dict (dict): A generator state dict of the teacher run.
-        """
-        if self.teacher is None:
-            raise RuntimeError("this SSIDKDDerainer has no teacher (set "
-                               "kd_mode='distill')")
-        self.teacher.load_state_dict(state_dict, strict=True)
-        self.teacher.eval()
-        self.teacher_loaded = True
-
     def run_generator(
         self, inputs: torch.Tensor
     ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
