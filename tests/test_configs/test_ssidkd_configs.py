@@ -69,7 +69,7 @@ def test_student_recipe(dataset):
         assert (crop.type, crop.patch_size) == ('PairedRandomCrop', 128)
     assert loader.dataset.unpaired.data_root == 'data/real_internet'
     assert cfg.optim_wrapper.optimizer == dict(type='Adam', lr=1e-4)
-    assert 'param_scheduler' not in cfg  # constant
+    assert cfg.param_scheduler == []  # constant
     assert cfg.train_cfg.max_iters == epochs * n // batch
     hook, = cfg.custom_hooks
     assert hook.type == 'LoadStageCheckpointHook'

@@ -126,6 +126,6 @@ def test_registered_and_errors():
     with pytest.raises(ValueError, match='mode'):
         DarkChannelLoss(mode='fast')
     with pytest.raises(ValueError, match='reduction'):
-        DarkChannelLoss(reduction='position_mean')
+        DarkChannelLoss(reduction='batchmean')
     with pytest.raises(ValueError, match='patch_size'):
         DarkChannelLoss(patch_size=0)

@@ -68,6 +68,6 @@ def test_registered_and_errors():
     loss = MODELS.build(dict(type='SoftmaxKLLoss', loss_weight=1e-6))
     assert isinstance(loss, SoftmaxKLLoss)
     with pytest.raises(ValueError, match='reduction'):
-        SoftmaxKLLoss(reduction='position_mean')
+        SoftmaxKLLoss(reduction='batchmean')
     with pytest.raises(ValueError, match='one shape'):
         loss(torch.rand(2, 3, 4, 4), torch.rand(2, 3, 4, 5))

@@ -71,6 +71,6 @@ def test_border_terms_and_weight():
 def test_registered_and_errors():
     assert isinstance(MODELS.build(dict(type='TVLoss')), TVLoss)
     with pytest.raises(ValueError, match='reduction'):
-        TVLoss(reduction='position_mean')
+        TVLoss(reduction='batchmean')
     with pytest.raises(ValueError, match='N, C, H, W'):
         TVLoss()(torch.rand(3, 8, 8))
