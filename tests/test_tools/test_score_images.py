@@ -97,3 +97,30 @@ def test_niqe_with_psnr_ssim_and_nothing_to_score(tmp_path):
     with pytest.raises(SystemExit) as info:
         run_tool('analysis/score_images.py', [str(tmp_path / 'pred')])
     assert info.value.code == 2  # argparse: a clean folder or --niqe
+
+
+def test_rgb_scores(tmp_path):
+    rng = np.random.default_rng(1)
+    gt = rng.integers(0, 256, (24, 24, 3), dtype=np.uint8)
+    pred = gt.copy()
+    pred[..., 0] = np.clip(gt[..., 0].astype(int) + 30, 0, 255)  # blue only
+    _write(tmp_path / 'pred', '1.png', pred)
+    _write(tmp_path / 'gt', '1.png', gt)
+    out = tmp_path / 's.json'
+    mean = run_tool('analysis/score_images.py', [
+        str(tmp_path / 'pred'),
+        str(tmp_path / 'gt'), '--rgb', '--out',
+        str(out)
+    ])
+    rgb_psnr = 10 * np.log10(255**2 / np.mean(
+        (pred.astype(float) - gt.astype(float))**2))
+    assert mean['RGB/PSNR'] == pytest.approx(rgb_psnr, abs=1e-9)
+    assert mean['RGB/SSIM'] == pytest.approx(
+        calculate_ssim(pred, gt, convert_to=None), abs=1e-12)
+    # the Y scores are unchanged and differ from the RGB ones
+    assert mean['PSNR'] == pytest.approx(
+        calculate_psnr(pred, gt, channel_order='BGR'), abs=1e-9)
+    assert abs(mean['PSNR'] - mean['RGB/PSNR']) > 1
+    assert set(json.loads(out.read_text())['images']['1']) == {
+        'PSNR', 'SSIM', 'RGB/PSNR', 'RGB/SSIM'
+    }

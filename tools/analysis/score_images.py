@@ -8,7 +8,9 @@ average. Images are paired by file stem (``3.png`` with ``3.jpg``); an
 alpha channel (e.g. of images written by ``plt.imsave``) is dropped; with
 ``--crop-to-pred`` the clean image is cropped to the top-left corner of
 the prediction's size (for outputs of cropped inputs). With ``--niqe``
-the no-reference NIQE of MATLAB's ``niqe_release`` is added (see
+the no-reference NIQE of MATLAB's ``niqe_release`` is added; with
+``--rgb`` also PSNR/SSIM over the three RGB channels (``RGB/PSNR``,
+``RGB/SSIM``: what official scripts that skip the Y conversion report) (see
 :mod:`mmderain.evaluation.niqe`); without a clean folder it is the only
 score, e.g. of real rainy photos or of their derained outputs. A
 prediction without a clean image, of another size, too small for NIQE or
@@ -66,7 +68,8 @@ def score(
     gt_dir: Optional[str] = None,
     crop_to_pred: bool = False,
     niqe: bool = False,
-    verbose: bool = False
+    verbose: bool = False,
+    rgb: bool = False
 ) -> Tuple[Dict[str, Dict[str, float]], List[Tuple[str, str]]]:
     """PSNR/SSIM (with ``gt_dir``) and NIQE (``niqe``) of every image.
 
@@ -76,6 +79,8 @@ def score(
             None: no PSNR/SSIM.
         crop_to_pred (bool): Crop the clean images to the prediction size.
         niqe (bool): Add the NIQE of every image.
+        rgb (bool): With ``gt_dir``, add PSNR/SSIM over the RGB channels
+            (``RGB/PSNR``, ``RGB/SSIM``).
         verbose (bool): Print each image's scores as it is scored.
 
     Returns:
@@ -112,6 +117,11 @@ def score(
                 values.update(
                     PSNR=calculate_psnr(pred, gt, channel_order='BGR'),
                     SSIM=calculate_ssim(pred, gt, channel_order='BGR'))
+                if rgb:
+                    values['RGB/PSNR'] = calculate_psnr(
+                        pred, gt, convert_to=None, channel_order='BGR')
+                    values['RGB/SSIM'] = calculate_ssim(
+                        pred, gt, convert_to=None, channel_order='BGR')
             if niqe:
                 try:
                     values['NIQE'] = calculate_niqe(pred, channel_order='BGR')
@@ -159,6 +169,10 @@ def main(argv=None) -> Dict[str, float]:
         '--niqe',
         action='store_true',
         help='add NIQE (MATLAB niqe_release, no reference needed)')
+    parser.add_argument(
+        '--rgb',
+        action='store_true',
+        help='also PSNR/SSIM over the RGB channels (with a clean folder)')
     parser.add_argument('--out', help='JSON with per-image and mean scores')
     args = parser.parse_args(argv)
     if args.gt_dir is None and not args.niqe:
@@ -169,11 +183,13 @@ def main(argv=None) -> Dict[str, float]:
             args.gt_dir,
             args.crop_to_pred,
             niqe=args.niqe,
-            verbose=True)
+            verbose=True,
+            rgb=args.rgb)
     except FileNotFoundError as err:
         sys.exit(f'error: {err}')
-    names = ([] if args.gt_dir is None else
-             ['PSNR', 'SSIM']) + (['NIQE'] if args.niqe else [])
+    names = ([] if args.gt_dir is None else ['PSNR', 'SSIM'] +
+             (['RGB/PSNR', 'RGB/SSIM'] if args.rgb else [])) + (
+                 ['NIQE'] if args.niqe else [])
     mean = {k: float(np.mean([s[k] for s in scores.values()]))
             for k in names} if scores else {}
     if mean:
