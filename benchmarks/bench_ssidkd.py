@@ -8,8 +8,9 @@ weights of an :class:`SSIDKDNet`: a ``torch.cat`` of the growing list for
 every dense 1x1 fusion, separate 3x3 and 5x5 MSFB convolutions, three
 independent max-pools per ISCB, one resize per unit output (and the
 official's discarded one), NCHW tensors. Ours runs the same weights with
-the fused MSFB kernels, preallocated dense buffers, hierarchical pools and
-channels_last on CPU (``--channels-last``, ``--fuse-msfb`` choose; see the
+1x1 merges without full-size concatenations, preallocated dense buffers,
+hierarchical pools and channels_last on CPU, optionally the fused MSFB
+kernels (``--channels-last``, ``--fuse-msfb`` choose; see the
 module docstring of ``mmderain/models/editors/ssidkd/ssidkd_net.py``).
 
 Both run in this process on the same input (inference, ``torch.no_grad``,
@@ -186,7 +187,7 @@ def main(argv=None) -> Dict[str, float]:
     parser.add_argument(
         '--fuse-msfb',
         choices=('both', '1', '2', 'none'),
-        default='both',
+        default='none',
         help='MSFB layers whose 3x3/5x5 pair runs as one 5x5 conv')
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)

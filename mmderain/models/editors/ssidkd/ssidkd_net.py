@@ -57,15 +57,21 @@ back; ``code`` is then the 1/4-scale code of the padded image.
 
 **Speed** (exact up to float rounding, weights unchanged):
 
-* ``fuse_msfb``: each pair of parallel 3x3/5x5 convolutions of the MSFB
-  runs as one 5x5 convolution with the 3x3 kernels zero-padded; the fused
-  kernels are built from the stored ones at every call while gradients are
-  recorded, and cached (per tensor version) otherwise.
-  The fused 5x5 costs more multiply-adds than the pair (16 of its 25 taps
-  are zeros for half the outputs) but runs one wider convolution instead
-  of two thin ones and drops a concatenation; on CPU the first layer
-  (``C -> 2C``) gains, the second (``2C -> 4C``) can lose:
-  ``fuse_msfb=(1,)`` fuses the first only.
+* ``fuse_msfb`` (off by default): each pair of parallel 3x3/5x5
+  convolutions of the MSFB runs as one 5x5 convolution with the 3x3
+  kernels zero-padded; the fused kernels are built from the stored ones at
+  every call while gradients are recorded, and cached (per tensor version)
+  otherwise. The fused 5x5 costs more multiply-adds than the pair (16 of
+  its 25 taps are zeros for half the outputs) in exchange for one wider
+  convolution instead of two thin ones; on CPU (2 threads, 320x480,
+  oneDNN) that loses: 9.49 s per image fused, 8.17 s with the first layer
+  only, 7.85 s unfused. Where kernel launches dominate (GPUs) it may pay:
+  ``benchmarks/bench_ssidkd.py --fuse-msfb both`` measures it.
+* the 1x1 merges of the ISCB (``merge84``, ``merge42``, ``merge21``,
+  ``merge_all``) convolve each coarse map with its slice of the kernel at
+  its own size and add the nearest-upsampled result (a 1x1 convolution
+  commutes with nearest upsampling), and the MSFB's 1x1 fusion is the sum
+  of its two halves: no full-size concatenations, fewer multiply-adds.
 * ``channels_last`` (default on CPU): oneDNN's convolutions on these thin
   (24-48 channel) maps are markedly faster in it.
 * the resizes between scales run once on the concatenated unit outputs
@@ -155,25 +161,36 @@ class InnerScaleBlock(nn.Module):
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        size = x.shape[-2:]
         p2 = F.max_pool2d(x, 2)
         p4 = F.max_pool2d(p2, 2)  # = max_pool2d(x, 4) (floor mode)
         p8 = F.max_pool2d(p4, 2)  # = max_pool2d(x, 8)
         s8 = self._convs(self.branch8, p8)
-        f = _lrelu(
-            self.merge84(torch.cat([p4, _nearest(s8, p4.shape[-2:])], 1)))
-        s4 = self._convs(self.branch4, f)
-        f = _lrelu(
-            self.merge42(torch.cat([p2, _nearest(s4, p2.shape[-2:])], 1)))
-        s2 = self._convs(self.branch2, f)
-        f = _lrelu(self.merge21(torch.cat([x, _nearest(s2, size)], 1)))
-        s1 = self._convs(self.branch1, f)
-        merged = torch.cat(
-            [s1,
-             _nearest(s2, size),
-             _nearest(s4, size),
-             _nearest(s8, size)], 1)
-        return _lrelu(self.merge_all(merged)) + x
+        s4 = self._convs(self.branch4,
+                         _lrelu(_merge_1x1(self.merge84, p4, [s8])))
+        s2 = self._convs(self.branch2,
+                         _lrelu(_merge_1x1(self.merge42, p2, [s4])))
+        s1 = self._convs(self.branch1,
+                         _lrelu(_merge_1x1(self.merge21, x, [s2])))
+        return _lrelu(_merge_1x1(self.merge_all, s1, [s2, s4, s8])) + x
+
+
+def _merge_1x1(conv: nn.Conv2d, x: torch.Tensor,
+               coarse: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``conv(cat([x] + [nearest(c, x's size) for c in coarse]))`` for a
+    1x1 ``conv``, without the upsampled copies and the concatenation.
+
+    A 1x1 convolution is per pixel, so it commutes with nearest
+    upsampling: each coarse map is convolved by its slice of the kernel
+    at its own size, upsampled, and added (exact up to the order of the
+    sums; fewer multiply-adds and no full-size concatenation).
+    """
+    c = x.shape[1]
+    w = conv.weight
+    out = F.conv2d(x, w[:, :c], conv.bias)
+    size = x.shape[-2:]
+    for k, part in enumerate(coarse, 1):
+        out = out + _nearest(F.conv2d(part, w[:, k * c:(k + 1) * c]), size)
+    return out
 
 
 class MultiScaleFusionBlock(nn.Module):
@@ -190,12 +207,13 @@ class MultiScaleFusionBlock(nn.Module):
             1: ``conv{3,5}_1``, layer 2: ``conv{3,5}_2``) run as one 5x5
             convolution whose first output channels use the 3x3 kernels
             zero-padded to 5x5 (exact; the parameters keep the official
-            layout). True: both, False: none. Defaults to True.
+            layout). True: both, False: none. Defaults to False (slower
+            on CPU, see the module docstring).
     """
 
     def __init__(self,
                  channels: int,
-                 fuse: Union[bool, Sequence[int]] = True) -> None:
+                 fuse: Union[bool, Sequence[int]] = False) -> None:
         super().__init__()
         self.fuse_layers = _fused_layers(fuse)
         self.conv3_1 = _conv(channels, channels, 3)
@@ -232,7 +250,16 @@ class MultiScaleFusionBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         u = self._pair(1, x)
-        return self.fuse(self._pair(2, u)) + x
+        if 2 in self.fuse_layers:
+            return self.fuse(self._pair(2, u)) + x
+        # the 1x1 fusion of cat(c, d) as the sum of its two halves: no
+        # concatenation of the 4C-channel map
+        c2 = u.shape[1]
+        w = self.fuse.weight
+        c = _lrelu(self.conv3_2(u))
+        out = F.conv2d(c, w[:, :c2], self.fuse.bias)
+        d = _lrelu(self.conv5_2(u))
+        return out.add_(F.conv2d(d, w[:, c2:])).add_(x)
 
     def _pair(self, layer: int, x: torch.Tensor) -> torch.Tensor:
         if layer in self.fuse_layers:
@@ -259,7 +286,7 @@ class SSIDKDUnit(nn.Module):
 
     def __init__(self,
                  channels: int,
-                 fuse_msfb: Union[bool, Sequence[int]] = True) -> None:
+                 fuse_msfb: Union[bool, Sequence[int]] = False) -> None:
         super().__init__()
         self.iscb = InnerScaleBlock(channels)
         self.msfb = MultiScaleFusionBlock(channels, fuse_msfb)
@@ -288,7 +315,7 @@ class DenseUnits(nn.Module):
     def __init__(self,
                  channels: int,
                  num_units: int,
-                 fuse_msfb: Union[bool, Sequence[int]] = True) -> None:
+                 fuse_msfb: Union[bool, Sequence[int]] = False) -> None:
         super().__init__()
         self.channels = channels
         self.num_units = num_units
@@ -498,7 +525,7 @@ class SSIDKDNet(nn.Module):
         fuse_msfb (bool | Sequence[int]): Run the MSFBs' parallel 3x3/5x5
             convolutions as one 5x5 convolution (exact, same weights):
             True for both layers, False for none, or the layers (1, 2).
-            Defaults to True.
+            Defaults to False (slower on CPU; see the module docstring).
         channels_last (bool, optional): Run the features in the
             channels_last memory format (the outputs are returned
             contiguous); None: on CPU only, where oneDNN's convolutions
@@ -509,7 +536,7 @@ class SSIDKDNet(nn.Module):
     def __init__(self,
                  channels: Sequence[int] = (24, 32, 48),
                  num_units: Sequence[int] = (10, 4, 2),
-                 fuse_msfb: Union[bool, Sequence[int]] = True,
+                 fuse_msfb: Union[bool, Sequence[int]] = False,
                  channels_last: Optional[bool] = None) -> None:
         super().__init__()
         channels, num_units = tuple(channels), tuple(num_units)
