@@ -8,7 +8,7 @@ _base_ = ['./ssidkd_student_b2-p128-9k_rain200h-real.py']
 model = dict(
     kd_mode='distill',
     code_loss=dict(
-        type='SoftmaxKLLoss', reduction='position_mean', loss_weight=1.0))
+        type='SoftmaxKLLoss', reduction='position_mean', loss_weight=100.0))
 custom_hooks = [
     dict(
         type='LoadStageCheckpointHook',
