@@ -73,16 +73,20 @@ class DerainDataPreprocessor(DataPreprocessor):
 
     def _preprocess_data_sample(self, data_samples, training: bool):
         """mmagic's processing of ``data_keys`` plus the optional keys the
-        samples have."""
+        samples have. Outside training, ``data_keys`` that no sample has
+        (``gt_img`` of real photos without ground truth) are skipped
+        without mmagic's warning."""
         self._align_metainfo(data_samples)
-        if not self.optional_data_keys:
-            return super()._preprocess_data_sample(data_samples, training)
         base = self.data_keys
         keys = [base] if isinstance(base, str) else list(base or [])
-        present = [
-            k for k in self.optional_data_keys
-            if data_samples and all(hasattr(s, k) for s in data_samples)
-        ]
+
+        def _have(key):
+            return bool(data_samples) and all(
+                hasattr(s, key) for s in data_samples)
+
+        if not training:
+            keys = [k for k in keys if _have(k)]
+        present = [k for k in self.optional_data_keys if _have(k)]
         self.data_keys = keys + present
         try:
             return super()._preprocess_data_sample(data_samples, training)
