@@ -114,6 +114,14 @@ class BaseDerainer(BaseEditModel):
               official script that never calls ``model.eval()`` does
               (Rain2Avoid's ``test_all.py``); the running statistics are
               left unchanged.
+            - ``tile`` (int, optional): images with a side longer than
+              this are derained tile by tile
+              (:func:`~mmderain.apis.derain_tensor_tiled`, outputs
+              clamped to [0, 1]), so that large real photos fit in memory
+              (a 2848x4288 photo needs about 20 GB whole even for a small
+              SSID-KD network). Default: whole images.
+            - ``tile_overlap`` (int): overlap of the tiles in pixels.
+              Defaults to 32.
         pad_multiple (int): The generator needs spatial sizes divisible by
             this; inputs are reflect-padded and outputs cropped back.
             Defaults to 1.
@@ -153,6 +161,16 @@ class BaseDerainer(BaseEditModel):
             raise ValueError(f'pad_multiple must be >= 1, got {pad_multiple}')
         self.pad_multiple = pad_multiple
         quantize(torch.zeros(1), self._test_opt('quantize', 'round'))
+        tile = self._test_opt('tile')
+        if tile is not None and (isinstance(tile, bool) or
+                                 not isinstance(tile, int) or tile <= 0):
+            raise ValueError('test_cfg.tile must be a positive int or None, '
+                             f'got {tile!r}')
+        overlap = self._test_opt('tile_overlap', 32)
+        if tile is not None and not (isinstance(overlap, int)
+                                     and 0 <= overlap < tile):
+            raise ValueError('test_cfg.tile_overlap must be an int in '
+                             f'[0, tile), got {overlap!r}')
         if self._test_opt('norm_stats', 'running') not in _NORM_STATS:
             raise ValueError(f'test_cfg.norm_stats must be one of '
                              f"{_NORM_STATS}, got "
@@ -370,10 +388,30 @@ class BaseDerainer(BaseEditModel):
         Returns:
             DataSample: Stacked predictions with ``pred_img``.
         """
-        feats = self.forward_tensor(inputs, data_samples, **kwargs)
+        tile = self._test_opt('tile')
+        if tile is not None and max(inputs.shape[-2:]) > tile:
+            feats = self._forward_tiled(inputs, tile,
+                                        self._test_opt('tile_overlap', 32))
+        else:
+            feats = self.forward_tensor(inputs, data_samples, **kwargs)
         feats = self.data_preprocessor.destruct(feats, data_samples)
         feats = quantize(feats, self._test_opt('quantize', 'round'))
         return DataSample(pred_img=feats.cpu())
+
+    def _forward_tiled(self, inputs: torch.Tensor, tile: int,
+                       overlap: int) -> torch.Tensor:
+        """:meth:`forward_tensor` of preprocessed images, tile by tile
+        (``test_cfg.tile``)."""
+        from mmderain.apis import derain_tensor_tiled
+        pre = self.data_preprocessor
+        if not hasattr(pre, 'to_unit_range'):
+            raise TypeError('test_cfg.tile needs a DerainDataPreprocessor, '
+                            f'got {type(pre).__name__}')
+        bgr = str(pre.output_channel_order).upper() == 'BGR'
+        x = pre.to_unit_range(inputs)
+        out = derain_tensor_tiled(self, x.flip(1) if bgr else x, tile,
+                                  overlap)
+        return pre.from_unit_range(out.flip(1) if bgr else out)
 
     def forward_train(self,
                       inputs: torch.Tensor,

@@ -242,3 +242,48 @@ def test_norm_stats_is_checked():
             generator=dict(type='DnCNN', num_layers=3, mid_channels=4),
             pixel_loss=dict(type='MSELoss'),
             test_cfg=dict(norm_stats='train'))
+
+
+@pytest.mark.parametrize('order', ['RGB', 'BGR'])
+def test_tiled_inference_for_large_images(order):
+    """test_cfg.tile: large images go through derain_tensor_tiled (in RGB
+    [0, 1]); images that fit stay whole."""
+    from mmderain.apis import derain_tensor_tiled
+    pre = dict(
+        type='DerainDataPreprocessor',
+        mean=[0., 0., 0.],
+        std=[255., 255., 255.],
+        output_channel_order=order)
+    torch.manual_seed(0)
+    whole = _build(data_preprocessor=pre).eval()
+    tiled = _build(
+        data_preprocessor=pre, test_cfg=dict(tile=8, tile_overlap=2)).eval()
+    tiled.load_state_dict(whole.state_dict())
+    batch = _batch(n=1, h=12, w=14)
+    with torch.no_grad():
+        data = tiled.data_preprocessor(batch)
+        got = tiled(data['inputs'], data['data_samples'], mode='predict')
+        rgb = torch.stack(batch['inputs']) / 255.
+        expected = derain_tensor_tiled(whole, rgb, 8, 2)
+        plain = whole(data['inputs'], data['data_samples'], mode='predict')
+    # pred_img: BGR in [0, 255], rounded
+    want = torch.floor(expected.flip(1) * 255. + 0.5)[0]
+    torch.testing.assert_close(got[0].output.pred_img, want, rtol=0, atol=1)
+    assert (got[0].output.pred_img - plain[0].output.pred_img).abs().max() > 0
+    # an image that fits in one tile is derained whole
+    big_tile = _build(data_preprocessor=pre, test_cfg=dict(tile=64)).eval()
+    big_tile.load_state_dict(whole.state_dict())
+    with torch.no_grad():
+        same = big_tile(data['inputs'], data['data_samples'], mode='predict')
+    assert torch.equal(same[0].output.pred_img, plain[0].output.pred_img)
+
+
+@pytest.mark.parametrize('test_cfg', [
+    dict(tile=0),
+    dict(tile=True),
+    dict(tile=8, tile_overlap=8),
+    dict(tile=8, tile_overlap=-1)
+])
+def test_bad_tile_settings(test_cfg):
+    with pytest.raises(ValueError, match='test_cfg.tile'):
+        _build(test_cfg=test_cfg)
