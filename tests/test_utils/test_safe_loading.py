@@ -303,8 +303,7 @@ def test_inference_needs_only_the_derainer_of_a_joint_model(tmp_path):
 def test_official_containers_name_their_converter(entries, tool):
     """An official training file (model.pkl, net_latest) holds no state dict
     at the top level: the error says which converter reads it."""
-    from mmderain.utils.safe_loading import (CheckpointError,
-                                             extract_state_dict)
+    from mmderain.utils.safe_loading import CheckpointError, extract_state_dict
     checkpoint = {k: {'w': torch.zeros(1)} for k in entries}
     with pytest.raises(CheckpointError, match=f'python {tool} net_latest'):
         extract_state_dict(checkpoint, 'net_latest')

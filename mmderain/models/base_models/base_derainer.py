@@ -162,8 +162,8 @@ class BaseDerainer(BaseEditModel):
         self.pad_multiple = pad_multiple
         quantize(torch.zeros(1), self._test_opt('quantize', 'round'))
         tile = self._test_opt('tile')
-        if tile is not None and (isinstance(tile, bool) or
-                                 not isinstance(tile, int) or tile <= 0):
+        if tile is not None and (isinstance(tile, bool)
+                                 or not isinstance(tile, int) or tile <= 0):
             raise ValueError('test_cfg.tile must be a positive int or None, '
                              f'got {tile!r}')
         overlap = self._test_opt('tile_overlap', 32)
@@ -409,8 +409,7 @@ class BaseDerainer(BaseEditModel):
                             f'got {type(pre).__name__}')
         bgr = str(pre.output_channel_order).upper() == 'BGR'
         x = pre.to_unit_range(inputs)
-        out = derain_tensor_tiled(self, x.flip(1) if bgr else x, tile,
-                                  overlap)
+        out = derain_tensor_tiled(self, x.flip(1) if bgr else x, tile, overlap)
         return pre.from_unit_range(out.flip(1) if bgr else out)
 
     def forward_train(self,
