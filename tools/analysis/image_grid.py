@@ -114,6 +114,9 @@ def main(argv=None) -> str:
     try:
         if not cv2.imwrite(tmp, grid, [cv2.IMWRITE_JPEG_QUALITY, 90]):
             raise OSError(f'could not write {args.out}')
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private
         os.replace(tmp, args.out)
     except BaseException:
         if osp.exists(tmp):
