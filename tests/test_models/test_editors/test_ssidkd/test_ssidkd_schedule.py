@@ -84,10 +84,10 @@ def test_student_starts_from_the_teacher_and_trains(teacher, mode):
     first = logged[0]
     assert {'loss_L1Loss', 'loss_DarkChannelLoss', 'loss_TVLoss'} <= set(first)
     if mode == 'distill':
-        # student == teacher at the start: KL = 0 but for the rounding of
-        # the teacher's fused MSFB kernels (eval mode) against the
-        # student's two convolutions (training)
-        assert first['loss_code'] == pytest.approx(0, abs=1e-7)
+        # student == teacher at the start: KL = 0 but for float rounding
+        # (the frozen teacher runs without autograd, along other code
+        # paths); weight 100 x KL < 1e-7
+        assert first['loss_code'] == pytest.approx(0, abs=1e-5)
     else:  # 1e-6 * KL(syn || real), mean over elements: tiny, not zero
         assert 0 < first['loss_code'] < 1e-6
     # the whole network started from the teacher: one Adam step at lr 1e-4
