@@ -2,8 +2,9 @@
 """SSID-KD (IEEE TCSVT): semi-supervised deraining with a three-scale
 densely connected encoder-decoder pyramid, teacher -> student."""
 from .ssidkd_derainer import KD_MODES, SSIDKDDerainer
-from .ssidkd_net import (DenseUnits, InnerScaleBlock, MultiScaleFusionBlock,
-                         SSIDKDNet, SSIDKDUnit, ssidkd_parameter_counts)
+from .ssidkd_net import SSIDKDNet, ssidkd_parameter_counts
+from .ssidkd_units import (DenseUnits, InnerScaleBlock, MultiScaleFusionBlock,
+                           SSIDKDUnit)
 
 __all__ = [
     'DenseUnits', 'InnerScaleBlock', 'KD_MODES', 'MultiScaleFusionBlock',
